@@ -1,0 +1,96 @@
+"""Engines and transactions.
+
+One transaction per request or command, and services never commit:
+- HTTP: `get_session` opens a session, the route runs, and the session commits before the
+  response is sent (a failed commit becomes a problem response, never a 2xx).
+- CLI and background jobs: `with unit_of_work(engine) as session:`.
+
+SQLite runs in WAL mode with a busy timeout; a transaction that will write starts with
+`BEGIN IMMEDIATE`, so two writers queue on the lock instead of failing when one upgrades a
+read snapshot (SQLITE_BUSY_SNAPSHOT). PostgreSQL connections are checked before use
+(`pool_pre_ping`) so a database restart costs one reconnect, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session
+
+from service.settings import Settings
+
+WRITE_OPTION = "declass_write"
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine for `settings.database_url` with the per-backend setup above."""
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        if path is not None and str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            settings.database_url,
+            connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_size,
+        )
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+    )
+
+
+def open_session(engine: Engine, *, write: bool) -> Session:
+    """A session whose first transaction begins as a writer (`BEGIN IMMEDIATE` on SQLite)."""
+    session = Session(engine, expire_on_commit=False)
+    if write and engine.dialect.name == "sqlite":
+        session.connection(execution_options={WRITE_OPTION: True})
+    return session
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One transaction: commit when the block ends normally, roll back on any exception."""
+    session = open_session(engine, write=write)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database:
+        return None
+    return Path(database)

@@ -1,0 +1,41 @@
+"""Request-scoped dependencies shared by every router: the database session (one
+transaction per request, committed before the response is sent) and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from service.db import open_session
+from service.settings import Settings
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for this request; commits after the route returns, before the response.
+
+    Reads open a plain transaction; anything else begins as a writer (`BEGIN IMMEDIATE` on
+    SQLite) so concurrent writers queue instead of failing mid-transaction.
+    """
+    session = open_session(request.app.state.engine, write=request.method not in READ_METHODS)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

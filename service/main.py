@@ -1,0 +1,51 @@
+"""The application factory: settings, engine, middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import health
+from service.cables.router import router as cables_router
+from service.db import make_engine
+from service.errors import install_error_handlers
+from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.settings import Settings, load_settings
+
+API_DESCRIPTION = """Declassification review of classified diplomatic cables: ingest and parse
+cables, route portions to cleared reviewers, record decisions under a two-person rule, keep a
+hash-chained audit log and render releases. Errors are RFC 9457 problem details."""
+
+STREAMED_PATHS = ("/api/v1/imports",)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Without `settings`, they are read from the environment."""
+    settings = settings or load_settings()
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Declass",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+
+    def body_limit(path: str) -> int | None:
+        return None if path.startswith(STREAMED_PATHS) else settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(cables_router)
+    return app

@@ -1,0 +1,119 @@
+"""Test harness: every test that touches a database gets a fresh one made by Alembic.
+
+The backend is chosen by `DECLASS_TEST_DATABASE` (`sqlite`, the default, or `postgresql`);
+`make test` runs the suite once per backend. The schema is migrated once per session into a
+template (a SQLite file, or a PostgreSQL template database) and each test gets a copy, so
+tests are isolated even when they use many connections and threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from service import migrations
+from service.db import make_engine
+from service.main import create_app
+from service.settings import Settings, load_settings
+
+BACKEND = os.environ.get("DECLASS_TEST_DATABASE", "sqlite")
+PG_ADMIN_URL = os.environ.get(
+    "DECLASS_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"  # 44 bytes, tests only
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+_counter = itertools.count()
+
+
+def shared_path(*parts: str) -> Path:
+    """A path in ../shared/, or skip the test when the shared material is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared corpus is not beside this clone")
+    return path
+
+
+def _pg_admin() -> Engine:
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _settings(url: str) -> Settings:
+    return load_settings(database_url=url, environment="test", jwt_secret=TEST_JWT_SECRET)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database to copy: a file path (SQLite) or a database name (PostgreSQL)."""
+    if BACKEND == "postgresql":
+        name = f"declass_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(_settings(_pg_url(name)))
+        migrations.upgrade(engine)
+        engine.dispose()
+        yield name
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "declass.db"
+        engine = make_engine(_settings(f"sqlite:///{path}"))
+        migrations.upgrade(engine)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        yield str(path)
+
+
+@pytest.fixture
+def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    if BACKEND == "postgresql":
+        name = f"declass_t_{os.getpid()}_{next(_counter)}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+        yield _pg_url(name)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path / "declass.db"
+        shutil.copyfile(template_db, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return _settings(db_url)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as test_client:
+        yield test_client
