@@ -114,9 +114,12 @@ class Settings(BaseSettings):
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "settings"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    loc = ".".join(str(part) for part in first["loc"]).lower().removeprefix("declass_")
+    if not loc:
+        return f"invalid configuration: {message}"
     name = "DATABASE_URL" if loc == "database_url" else f"DECLASS_{loc.upper()}"
-    return f"invalid configuration: {name}: {first['msg']}"
+    return f"invalid configuration: {name}: {message}"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -21,13 +21,12 @@ from sqlalchemy import Engine, create_engine, text
 
 from service import migrations
 from service.db import make_engine
-from service.main import create_app
 from service.settings import Settings, load_settings
 
 BACKEND = os.environ.get("DECLASS_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get(
-    "DECLASS_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+    "DECLASS_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+).replace("postgresql://", "postgresql+psycopg://", 1)
 TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"  # 44 bytes, tests only
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _counter = itertools.count()
@@ -110,6 +109,8 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def app(settings: Settings):  # type: ignore[no-untyped-def]
+    from service.main import create_app
+
     return create_app(settings)
 
 
