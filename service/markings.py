@@ -30,22 +30,6 @@ from datetime import date
 from difflib import SequenceMatcher
 from enum import StrEnum
 
-__all__ = [
-    "EXEMPTION_CODES",
-    "Level",
-    "Mark",
-    "check_codes",
-    "covers",
-    "fitting_codes",
-    "level_rank",
-    "looks_like_mark",
-    "max_level",
-    "normalise_code",
-    "normalise_reasons",
-    "parse_classification",
-    "parse_mark",
-]
-
 
 class Level(StrEnum):
     """Classification levels; the values are the API spellings."""
@@ -56,12 +40,7 @@ class Level(StrEnum):
     TOP_SECRET = "TOP SECRET"  # noqa: S105
 
 
-_RANK: dict[Level, int] = {
-    Level.UNCLASSIFIED: 0,
-    Level.CONFIDENTIAL: 1,
-    Level.SECRET: 2,
-    Level.TOP_SECRET: 3,
-}
+_RANK: dict[Level, int] = {level: rank for rank, level in enumerate(Level)}
 
 
 def level_rank(level: Level) -> int:
@@ -108,22 +87,11 @@ _PREFIXES: dict[str, tuple[Level, str, str | None]] = {
     "FOUO": (Level.UNCLASSIFIED, "U//FOUO", "FOUO"),
 }
 
-# control token -> (caveat, abbreviation in the marking)
-_CONTROLS: dict[str, tuple[str, str]] = {
-    "NF": ("NOFORN", "NF"),
-    "N": ("NOFORN", "NF"),
-    "NOFORN": ("NOFORN", "NF"),
-    "FGI": ("FGI", "FGI"),
-    "FOUO": ("FOUO", "FOUO"),
-    "ORCON": ("ORCON", "ORCON"),
-    "OC": ("ORCON", "ORCON"),
-    "WNINTEL": ("WNINTEL", "WNINTEL"),
-    "NOCONTRACT": ("NOCONTRACT", "NOCONTRACT"),
-    "NO CONTRACT": ("NOCONTRACT", "NOCONTRACT"),
-    "PROPIN": ("PROPIN", "PROPIN"),
-    "EXDIS": ("EXDIS", "EXDIS"),
-    "NODIS": ("NODIS", "NODIS"),
-}
+# Dissemination controls (caveats) a mark may carry, and the other spellings seen.
+_CONTROLS = frozenset(
+    {"NOFORN", "FGI", "FOUO", "ORCON", "WNINTEL", "NOCONTRACT", "PROPIN", "EXDIS", "NODIS"}
+)
+_CONTROL_ALIASES = {"NF": "NOFORN", "N": "NOFORN", "OC": "ORCON", "NO CONTRACT": "NOCONTRACT"}
 
 # Run-together or scrambled forms seen in the corpus. "N/SF" only makes sense as
 # "S/NF" with the letters swapped (we decide to read it so).
@@ -143,11 +111,12 @@ def _rel_caveat(countries: str) -> str:
     return "REL " + ", ".join(p for p in parts if p)
 
 
-def _parse_controls(tokens: Sequence[str]) -> list[tuple[str, str]] | None:
-    out: list[tuple[str, str]] = []
+def _parse_controls(tokens: Sequence[str]) -> list[str] | None:
+    """Caveat names for control tokens; None when one is not a known control."""
+    out: list[str] = []
     for token in tokens:
-        control = _CONTROLS.get(token)
-        if control is None:
+        control = _CONTROL_ALIASES.get(token, token)
+        if control not in _CONTROLS:
             return None
         if control not in out:
             out.append(control)
@@ -191,7 +160,6 @@ def parse_mark(inner: str) -> Mark | None:
     if m:
         entire = True
         text = m.group("head").strip(" -.")
-    caveats: list[tuple[str, str]] = []
     rel = _REL.search(text)
     rel_caveat: str | None = None
     if rel:
@@ -205,11 +173,8 @@ def parse_mark(inner: str) -> Mark | None:
     if controls is None:
         return None
     level, abbrev, handling = _PREFIXES[prefix]
-    caveats = controls
-    names = [c for c, _ in caveats]
-    parts = [abbrev] + [a for c, a in caveats if c != handling]
-    if handling is not None and handling not in names:
-        names.insert(0, handling)
+    parts = [abbrev] + ["NF" if c == "NOFORN" else c for c in controls if c != handling]
+    names = controls if handling is None or handling in controls else [handling, *controls]
     if rel_caveat is not None:
         names.append(rel_caveat)
         parts.append(rel_caveat)
@@ -247,15 +212,6 @@ _BANNER_WORDS: dict[str, tuple[Level, str | None]] = {
     "LIMITEDOFFICIALUSE": (Level.UNCLASSIFIED, "LOU"),
     "SENSITIVEBUTUNCLASSIFIED": (Level.UNCLASSIFIED, "SBU"),
 }
-_SHORT_FORMS: dict[str, tuple[Level, str | None]] = {
-    "U": (Level.UNCLASSIFIED, None),
-    "C": (Level.CONFIDENTIAL, None),
-    "S": (Level.SECRET, None),
-    "TS": (Level.TOP_SECRET, None),
-    "SBU": (Level.UNCLASSIFIED, "SBU"),
-    "LOU": (Level.UNCLASSIFIED, "LOU"),
-    "FOUO": (Level.UNCLASSIFIED, "FOUO"),
-}
 _CAVEAT_NAMES: dict[str, str] = {
     "NF": "NOFORN",
     "FOR OFFICIAL USE ONLY": "FOUO",
@@ -276,8 +232,9 @@ def _banner_score(letters: str, word: str) -> float:
 def _banner_level(head: str) -> tuple[Level, str | None] | None:
     """Best level for a possibly spaced, damaged banner word; None below 0.8."""
     words = head.split()
-    if len(words) == 1 and words[0] in _SHORT_FORMS:
-        return _SHORT_FORMS[words[0]]
+    if len(words) == 1 and words[0] in _PREFIXES:  # "C", "TS", "SBU", "LOU" ...
+        level, _, handling = _PREFIXES[words[0]]
+        return level, handling
     best: tuple[float, tuple[Level, str | None]] | None = None
     letters = ""
     for word in words[:26]:
@@ -443,6 +400,12 @@ def _auto_fits(cable_date: date | None, today: date) -> bool:
     return cable_date is None or _age_years(cable_date, today) >= minimum
 
 
+def _code_fits(code: str, cable_date: date | None, declassify_on: date | None, today: date) -> bool:
+    if code in _CLASSIFIED_CODES:
+        return _classified_fits(cable_date, declassify_on, today)
+    return code not in _AUTO_CODES or _auto_fits(cable_date, today)
+
+
 def fitting_codes(*, cable_date: date | None, declassify_on: date | None, today: date) -> list[str]:
     """The code groups that fit a cable at ``today``, as shown in messages.
 
@@ -483,9 +446,7 @@ def check_codes(
         code = normalise_code(raw)
         if code is None:
             problem = f"unknown exemption code '{raw}'; valid codes: {_ALL_GROUPS}"
-        elif (
-            code in _CLASSIFIED_CODES and not _classified_fits(cable_date, declassify_on, today)
-        ) or (code in _AUTO_CODES and not _auto_fits(cable_date, today)):
+        elif not _code_fits(code, cable_date, declassify_on, today):
             problem = f"{code} does not fit a cable {age} years old; codes that fit: {fitting}"
         else:
             normalised.append(code)
