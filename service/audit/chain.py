@@ -59,12 +59,26 @@ def canonical_json(value: object) -> str:
     )
 
 
+def _portable(value: Any) -> Any:
+    # Shapes both databases store and give back unchanged: PostgreSQL's JSONB returns an
+    # integral float (1e16, -0.0) as an integer and refuses NUL characters.
+    if isinstance(value, dict):
+        return {key: _portable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_portable(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("audit detail strings may not contain NUL characters")
+    return value
+
+
 def normalise_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`detail` as plain JSON values (dates become ISO strings); raises TypeError/ValueError
-    for values JSON cannot carry."""
+    """`detail` as the database will return it: plain JSON values (dates become ISO strings,
+    integral floats integers). Raises TypeError/ValueError for values JSON cannot carry."""
     if detail is None:
         return {}
-    normal = json.loads(canonical_json(dict(detail)))
+    normal = _portable(json.loads(canonical_json(dict(detail))))
     assert isinstance(normal, dict)
     return normal
 
