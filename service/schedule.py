@@ -186,7 +186,7 @@ class _Result:
 
 
 def _year_end(cable_date: date, years: int) -> date:
-    return date(cable_date.year + years, 12, 31)
+    return date(min(cable_date.year + years, date.max.year), 12, 31)
 
 
 def _by_years(what: str, rule: str, years: int, cable_date: date | None) -> _Result:
@@ -198,6 +198,8 @@ def _by_years(what: str, rule: str, years: int, cable_date: date | None) -> _Res
 
 
 def _plus_years(day: date, years: int) -> date:
+    if day.year + years > date.max.year:
+        return date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # February 29
