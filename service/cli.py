@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from service import migrations
+from service.audit import cli as audit_cli
 from service.auth.principal import system_principal
 from service.cables.service import ingest_cable
 from service.db import make_engine, unit_of_work
@@ -20,6 +21,8 @@ from service.settings import SettingsError, get_settings
 app = typer.Typer(help="Declass: declassification review of diplomatic cables.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_cli.app, name="audit")
+app.command("verify-audit")(audit_cli.verify_audit)
 console = Console(stderr=True)
 
 
