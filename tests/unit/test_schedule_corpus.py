@@ -7,6 +7,7 @@ purpose independent of service.parsing. The cable's date is the metadata date
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -152,3 +153,18 @@ def test_sample_warnings(ref_id: str, warnings: tuple[str, ...]) -> None:
     assert eo is not None
     decl, _ = parse_decl(eo.group(2), cable_date=cable_date)
     assert compute(decl, cable_date=cable_date, level=level).warnings == warnings
+
+
+def _peer_decl_cases() -> list[tuple[str, str | None]]:
+    cases = json.loads((CORPUS / "peer-cases.json").read_text(encoding="utf-8"))
+    return [(c["input"], c["expected"]) for c in cases if c["field"] == "decl_date"]
+
+
+@pytest.mark.parametrize(("snippet", "expected"), _peer_decl_cases())
+def test_peer_decl_dates(snippet: str, expected: str | None) -> None:
+    # heuer/cablemap's decl_date cases: the same dates (null for N/A).
+    eo = EO_LINE.search(snippet)
+    assert eo is not None
+    decl, warnings = parse_decl(eo.group(2), cable_date=None)
+    assert (decl.date.isoformat() if decl.date else None) == expected
+    assert warnings == []
