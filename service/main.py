@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import health
+from service.auth.deps import AuthGateMiddleware
+from service.auth.router import router as auth_router
 from service.cables.router import router as cables_router
 from service.db import make_engine
 from service.errors import install_error_handlers
+from service.logging import AccessLogMiddleware, configure_logging
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.settings import Settings, load_settings
 
@@ -24,6 +27,7 @@ STREAMED_PATHS = ("/api/v1/imports",)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Without `settings`, they are read from the environment."""
     settings = settings or load_settings()
+    configure_logging(settings)
     engine = make_engine(settings)
 
     @asynccontextmanager
@@ -44,8 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return None if path.startswith(STREAMED_PATHS) else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(AuthGateMiddleware)  # outside the body limit: no token, no upload
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth_router)
     app.include_router(cables_router)
     return app

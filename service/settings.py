@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=100)
 
-    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    # EdDSA is not offered: python-jose 3.5.0 has no EdDSA/Ed25519 support (see auth/security.py).
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: SecretStr | None = None
     jwt_previous_secrets: list[SecretStr] = Field(default_factory=list)
     jwt_private_key_file: Path | None = None

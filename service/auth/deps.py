@@ -1,0 +1,150 @@
+"""Authorization in one place: who the caller is (`CurrentPrincipal`) and which roles a route
+needs (`require_roles` and the `...Dep` aliases). Clearance decisions (which text a caller
+may read) live in `service.auth.clearance`.
+
+A request with no valid bearer token never reaches a protected route: `AuthGateMiddleware`
+refuses it first (every path but `TOKEN_PATH` and `settings.public_paths`), and
+`current_principal` loads the account it names, so a route that forgot its dependency still
+cannot be used anonymously.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.auth import service
+from service.auth.models import Role
+from service.auth.principal import Principal
+from service.auth.security import MAX_TOKEN_BYTES, Claims, TokenError, verify_access_token
+from service.deps import SessionDep, SettingsDep
+from service.errors import Forbidden, Unauthorized, problem
+from service.settings import Settings
+
+INVALID_TOKEN = 'Bearer realm="declass", error="invalid_token"'  # noqa: S105 - a header
+TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a path
+
+# Declares the bearer scheme in OpenAPI; the header itself is read and checked below.
+bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/token")
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header, or Unauthorized.
+
+    The header's size is checked before anything is decoded."""
+    if not authorization:
+        raise Unauthorized("A bearer token is required")
+    if len(authorization) > MAX_TOKEN_BYTES + len("Bearer "):
+        raise Unauthorized(
+            "The Authorization header is too large", headers={"WWW-Authenticate": INVALID_TOKEN}
+        )
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("A bearer token is required")
+    return token.strip()
+
+
+def verified_claims(settings: Settings, authorization: str | None) -> Claims:
+    """The verified claims of the request's bearer token, or Unauthorized."""
+    token = bearer_token(authorization)
+    try:
+        return verify_access_token(settings, token)
+    except TokenError:
+        raise Unauthorized(
+            "The bearer token is invalid or expired", headers={"WWW-Authenticate": INVALID_TOKEN}
+        ) from None
+
+
+def is_public(path: str, public_paths: list[str]) -> bool:
+    """True for the token endpoint and the configured public paths (and paths below them)."""
+    for public in (TOKEN_PATH, *public_paths):
+        base = public.rstrip("/")
+        if path in (public, base) or path.startswith(base + "/"):
+            return True
+    return False
+
+
+class AuthGateMiddleware:
+    """Pure ASGI: refuses any request to a non-public path without a valid bearer token
+    (401 problem+json with `WWW-Authenticate`), before routing, body parsing or database
+    access. Verified claims and the caller's name are left in the request state."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings: Settings = scope["app"].state.settings
+        if is_public(scope.get("path", ""), settings.public_paths):
+            await self.app(scope, receive, send)
+            return
+        headers = [value for name, value in scope["headers"] if name == b"authorization"]
+        authorization = headers[0].decode("latin-1") if len(headers) == 1 else None
+        try:
+            claims = verified_claims(settings, authorization)
+        except Unauthorized as refusal:
+            response = problem(401, refusal.detail, slug=refusal.slug, headers=refusal.headers)
+            await response(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["claims"] = claims
+        state["actor"] = claims.name
+        await self.app(scope, receive, send)
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller: bearer token verified, account loaded and active.
+
+    Raises Unauthorized (401 with `WWW-Authenticate: Bearer`) otherwise. The caller's name
+    is kept on `request.state.actor` for the access log."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    claims = getattr(request.state, "claims", None)
+    if not isinstance(claims, Claims):
+        claims = verified_claims(settings, request.headers.get("authorization"))
+    principal = service.principal_for(session, claims)
+    request.state.principal = principal
+    request.state.actor = principal.name
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency giving the caller when it holds one of `roles`, else Forbidden (403)."""
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(role.value for role in allowed))
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*allowed):
+            raise Forbidden(f"This needs one of the roles: {names}")
+        return principal
+
+    dependency.__name__ = "require_" + "_or_".join(sorted(role.value for role in allowed))
+    return dependency
+
+
+ReviewerDep = Annotated[Principal, Depends(require_roles(Role.reviewer))]
+ApproverDep = Annotated[Principal, Depends(require_roles(Role.approver))]
+ReviewerOrApproverDep = Annotated[Principal, Depends(require_roles(Role.reviewer, Role.approver))]
+SupervisorDep = Annotated[Principal, Depends(require_roles(Role.supervisor))]
+SupervisorOrAdminDep = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
+SupervisorOrIntegrationDep = Annotated[
+    Principal, Depends(require_roles(Role.supervisor, Role.integration))
+]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]
+AdminOrIntegrationDep = Annotated[Principal, Depends(require_roles(Role.admin, Role.integration))]
+IntegrationDep = Annotated[Principal, Depends(require_roles(Role.integration))]
