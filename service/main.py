@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import health
+from service.audit.router import router as audit_router
 from service.auth.deps import AuthGateMiddleware
 from service.auth.router import router as auth_router
 from service.cables.router import router as cables_router
@@ -55,4 +56,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(cables_router)
+    app.include_router(audit_router)
     return app
