@@ -16,6 +16,8 @@ from service.db import make_engine
 from service.errors import install_error_handlers
 from service.logging import AccessLogMiddleware, configure_logging
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.schedule_api.router import CALENDAR_PATH
+from service.schedule_api.router import router as schedule_router
 from service.settings import Settings, load_settings
 
 API_DESCRIPTION = """Declassification review of classified diplomatic cables: ingest and parse
@@ -28,6 +30,12 @@ STREAMED_PATHS = ("/api/v1/imports",)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Without `settings`, they are read from the environment."""
     settings = settings or load_settings()
+    if CALENDAR_PATH not in settings.public_paths:
+        # The calendar feed authenticates itself (a feed token in ?token=), so the bearer
+        # gate lets it through; every other schedule route still needs a bearer token.
+        settings = settings.model_copy(
+            update={"public_paths": [*settings.public_paths, CALENDAR_PATH]}
+        )
     configure_logging(settings)
     engine = make_engine(settings)
 
@@ -56,5 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(cables_router)
+    app.include_router(schedule_router)
     app.include_router(audit_router)
     return app
