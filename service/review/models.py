@@ -52,9 +52,7 @@ class Decision(SQLModel, table=True):
     __table_args__ = (Index("ix_decision_portion_id_id", "portion_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    portion_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("portion.id"), nullable=False)
-    )
+    portion_id: int = Field(sa_column=Column(Integer, ForeignKey("portion.id"), nullable=False))
     action: str = Field(sa_column=Column(String(16), nullable=False))
     # [{"start": int, "end": int, "codes": [str, ...]}], half-open, sorted, non-overlapping.
     spans: list[dict[str, Any]] = Field(
@@ -120,9 +118,7 @@ class ReviewPolicy(SQLModel, table=True):
     __tablename__ = "review_policy"
 
     id: int | None = Field(default=None, primary_key=True)
-    sampling_enabled: bool = Field(
-        default=False, sa_column=Column(Boolean, nullable=False)
-    )
+    sampling_enabled: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     sample_rate: float = Field(default=0.1, sa_column=Column(Float, nullable=False))
     updated_by: str | None = Field(default=None, sa_column=Column(String(64)))
     updated_at: datetime = Field(
