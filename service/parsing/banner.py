@@ -1,0 +1,118 @@
+"""The classification banner that opens the body: ``C O N F I D E N T I A L TOKYO 005624``.
+
+The banner is often glued to the last routing line (``RHMFISS/USFJC O N F I D
+E N T I A L TOKYO 005624``, ``TO SECSTATE WASHDC 4926UNCLAS HAVANA 007901``),
+so it is found by its shape, not by a line start: a classification word
+(spaced, plain, lower-case or damaged: ``SS E C R E T``, ``E C R E T``,
+``UUNCLAS``, ``C ONFIDENTIAL``), an optional ``SECTION nn OF mm``, a post and a
+serial number.
+
+Invariants: ``find_banner`` never reads before ``start``; the returned
+``start`` is where the classification word begins on its line (a doubled or
+stray first letter glued to a precedence word or a number is counted as part
+of the banner, other glued text is not); the level comes from
+``markings.parse_classification``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from service.markings import Level, parse_classification
+
+__all__ = ["Banner", "find_banner"]
+
+
+def _spaced(word: str, *, optional_first: bool = False) -> str:
+    letters = [re.escape(ch) for ch in word if ch != " "]
+    head = f"(?:{letters[0]} ?)?" if optional_first else f"{letters[0]} ?"
+    return head + " ?".join(letters[1:])
+
+
+_CLASS = (
+    "(?:"
+    + "|".join(
+        [
+            _spaced("TOPSECRET"),
+            _spaced("CONFIDENTIAL", optional_first=True),
+            _spaced("SECRET", optional_first=True),
+            _spaced("UNCLASSIFIED"),
+            _spaced("UNCLAS"),
+            r"LIMITED OFFICIAL USE",
+        ]
+    )
+    + ")"
+)
+_NOFORN = r"(?:[ \t]+N ?O ?F ?O ?R ?N)?"
+_SECTION = r"(?:[ \t]+SECTION[ \t]+(?P<section>\d{1,2})[ \t]+OF[ \t]+(?P<of>\d{1,2}))?"
+_POST = r"(?P<post>(?:\d{2}[ \t]+)?[A-Z][A-Z.'\-]*(?:[ \t]{1,2}[A-Z][A-Z.'\-]*){0,4})"
+_BANNER = re.compile(
+    rf"(?P<cls>{_CLASS}){_NOFORN}{_SECTION}[ \t]+{_POST}[ \t]+(?P<serial>\d{{2,6}})(?![\d])"
+    r"[^\n]*",
+    re.IGNORECASE,
+)
+# Words after which a glued stray letter belongs to the banner ("PRIORITYCSE C R E T").
+_GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|\s|/)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """A banner as found in the text (``start``/``end`` are offsets; ``end`` is its line end)."""
+
+    start: int
+    end: int
+    written: str
+    level: Level | None
+    caveats: tuple[str, ...]
+    post: str
+    serial: str
+    section: str | None
+
+
+@lru_cache(maxsize=256)
+def _classify(words: str) -> tuple[Level | None, tuple[str, ...]]:
+    level, caveats = parse_classification(words)
+    letters = re.sub(r"[^A-Z]", "", words.upper())
+    if letters.endswith("NOFORN") and "NOFORN" not in caveats:
+        caveats = (*caveats, "NOFORN")
+    return level, caveats
+
+
+def _absorb(text: str, line_start: int, start: int) -> int:
+    """Move ``start`` back over one or two stray capitals glued to a routing word."""
+    for n in (1, 2):
+        cut = start - n
+        if cut < line_start:
+            break
+        stray = text[cut:start]
+        if not stray.isalpha() or not stray.isupper():
+            break
+        if _GLUE_END.search(text, line_start, cut) or cut == line_start:
+            return cut
+    return start
+
+
+def find_banner(text: str, start: int, end: int) -> Banner | None:
+    """The first banner in ``text[start:end]``."""
+    m = _BANNER.search(text, start, end)
+    if m is None:
+        return None
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    begin = _absorb(text, max(line_start, start), m.start())
+    words = text[begin : m.start("post")]
+    level, caveats = _classify(" ".join(words.split()))
+    post = " ".join(m.group("post").split()).upper()
+    if re.match(r"\d{2}\s", post):
+        post = post[3:]
+    return Banner(
+        start=begin,
+        end=m.end(),
+        written=text[begin : m.end()].rstrip(),
+        level=level,
+        caveats=caveats,
+        post=post,
+        serial=m.group("serial"),
+        section=m.group("section"),
+    )

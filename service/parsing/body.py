@@ -1,0 +1,175 @@
+"""Splitting the body into portions and reading each portion's mark.
+
+A body portion starts at a numbered paragraph (``¶1. (C)``, ``1.(C)``,
+``1. CONFIDENTIAL - ENTIRE TEXT.``) or at an unnumbered paragraph that opens
+with a genuine mark after a blank line (``(S) In ...``). We decide that a
+section heading (a short line alone between blank lines, or text framed by
+dashed lines) goes with the portion that follows it, and that the signature
+and anything after it go with the last portion; text between the header
+fields and the first paragraph that is not such a heading becomes an
+unnumbered portion of its own.
+
+Invariants: portion starts are strictly increasing line starts at or after
+the end of the header fields, so the portions tile the text exactly; a
+paragraph number is accepted only when it continues the numbering (the next
+number, or a jump of at most five after a blank line), so wrapped lines such
+as ``¶6. in the middle of a sentence`` or numbered lists inside a paragraph do
+not split it; parenthesised words that are not marks (``(U.S.)``, ``(Iran)``,
+item letters ``(A)``..``(H)``) never create a portion or a mark.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from service.markings import Mark, looks_like_mark, parse_mark
+
+from .header import is_blank, next_line
+from .patterns import DASH_LINE, PARA_START
+
+__all__ = ["Start", "cached_mark", "find_starts"]
+
+_MAX_JUMP = 5
+_MARK_AFTER_NUMBER = re.compile(r"[ \t]*\([ \t]*(?P<inner>[^()\n]{1,60}?)[ \t]*\)")
+_ENTIRE_AFTER = re.compile(r"[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT", re.IGNORECASE)
+_ENTIRE_BARE = re.compile(
+    r"[ \t]*(?P<head>[A-Za-z][A-Za-z/ ]{0,60}?)[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT", re.IGNORECASE
+)
+_MARK_LINE = re.compile(r"^[ \t]*(?:¶[ \t]*)?\((?P<inner>[A-Za-z][A-Za-z/ \-]{0,29})\)", re.MULTILINE)
+_HEADING_MAX = 80
+_ITEM_NEIGHBOURS = {"C": ("B", "D"), "S": ("R", "T"), "U": ("T", "V")}
+
+
+@lru_cache(maxsize=1024)
+def cached_mark(inner: str) -> tuple[Mark | None, bool]:
+    """``parse_mark(inner)`` and, when that is ``None``, ``looks_like_mark(inner)``."""
+    mark = parse_mark(inner)
+    return mark, (mark is None and looks_like_mark(inner))
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a body portion starts and what its opening says.
+
+    ``offset`` is the portion's first character (a heading before it included);
+    ``line`` the offset of the paragraph line itself; ``written_mark`` the mark
+    text as written (``None`` without one); ``mark`` its parse when known.
+    """
+
+    offset: int
+    line: int
+    number: str | None
+    written_mark: str | None
+    mark: Mark | None
+    unknown: bool
+
+
+def _prev_line(text: str, line_start: int) -> tuple[int, int] | None:
+    """``(start, end)`` of the line before the one starting at ``line_start``."""
+    if line_start <= 0:
+        return None
+    end = line_start - 1
+    return text.rfind("\n", 0, end) + 1, end
+
+
+def _after_blank(text: str, line_start: int, floor: int) -> bool:
+    prev = _prev_line(text, line_start)
+    return prev is None or prev[0] < floor or is_blank(text, *prev)
+
+
+def _is_heading(text: str, start: int, end: int) -> bool:
+    line = text[start:end].strip()
+    core = line.rstrip("-= ").strip()
+    if not core or len(core) > _HEADING_MAX or core.endswith((".", ",", ";")):
+        return False
+    return PARA_START.match(text, start, end) is None
+
+
+def _with_heading(text: str, line_start: int, floor: int) -> int:
+    """Move a portion start back over a heading that directly precedes it."""
+    prev = _prev_line(text, line_start)
+    while prev is not None and prev[0] >= floor and is_blank(text, *prev):
+        prev = _prev_line(text, prev[0])
+    if prev is None or prev[0] < floor:
+        return line_start
+    if DASH_LINE.fullmatch(text, *prev):
+        title = _prev_line(text, prev[0])
+        if title is None or title[0] < floor or not _is_heading(text, *title):
+            return line_start
+        top = _prev_line(text, title[0])
+        if top is not None and top[0] >= floor and DASH_LINE.fullmatch(text, *top):
+            return top[0]
+        return title[0]
+    if _is_heading(text, *prev):
+        above = _prev_line(text, prev[0])
+        if above is None or above[0] < floor or is_blank(text, *above):
+            return prev[0]
+    return line_start
+
+
+def _numbered_mark(text: str, pos: int, end: int) -> tuple[str | None, Mark | None, bool]:
+    m = _MARK_AFTER_NUMBER.match(text, pos, end)
+    if m is not None:
+        inner = m.group("inner")
+        if _ENTIRE_AFTER.match(text, m.end(), end) and "ENTIRE" not in inner.upper():
+            inner = f"{inner} - ENTIRE TEXT"
+        mark, unknown = cached_mark(inner)
+        if mark is not None or unknown:
+            return m.group("inner"), mark, unknown
+        return None, None, False
+    e = _ENTIRE_BARE.match(text, pos, end)
+    if e is not None:
+        mark, _ = cached_mark(f"{e.group('head')} - ENTIRE TEXT")
+        if mark is not None:
+            return e.group("head"), mark, False
+    return None, None, False
+
+
+def _item_letter(text: str, inner: str, pos: int) -> bool:
+    """True when ``(C)`` is an item letter between ``(B)`` and ``(D)`` paragraphs."""
+    neighbours = _ITEM_NEIGHBOURS.get(inner.strip().upper())
+    if neighbours is None:
+        return False
+    before, after = neighbours
+    window = text[max(0, pos - 3000) : pos + 3000]
+    return f"({before})" in window or f"({after})" in window
+
+
+def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
+    """The body portion starts after ``floor`` (the end of the header fields)."""
+    found: dict[int, Start] = {}
+    last: int | None = None
+    if first_para is not None:
+        for m in PARA_START.finditer(text, first_para):
+            n = int(m.group("num"))
+            line_start = text.rfind("\n", 0, m.start() + 1) + 1
+            if last is not None:
+                if n != last + 1 and not (
+                    last + 1 < n <= last + _MAX_JUMP and _after_blank(text, line_start, floor)
+                ):
+                    continue
+            last = n
+            end, _ = next_line(text, m.end())
+            written, mark, unknown = _numbered_mark(text, m.end(), end)
+            found[line_start] = Start(line_start, line_start, m.group("num"), written, mark, unknown)
+    for m in _MARK_LINE.finditer(text, floor):
+        line_start = m.start()
+        if line_start in found or not _after_blank(text, line_start, floor):
+            continue
+        inner = m.group("inner")
+        mark, _ = cached_mark(inner)
+        if mark is None or _item_letter(text, inner, line_start):
+            continue
+        found[line_start] = Start(line_start, line_start, None, inner, mark, False)
+    starts: list[Start] = []
+    lower = floor
+    for line_start in sorted(found):
+        start = found[line_start]
+        offset = _with_heading(text, line_start, lower)
+        starts.append(
+            Start(offset, start.line, start.number, start.written_mark, start.mark, start.unknown)
+        )
+        lower = line_start + 1
+    return starts

@@ -1,0 +1,104 @@
+"""What the parser produces: frozen, slotted dataclasses, nothing else.
+
+Invariants kept by ``parse_cable`` (not by these classes themselves):
+
+* ``"".join(p.text for p in cable.portions)`` is exactly the input text
+  (after decoding bytes as UTF-8; line ends and spaces are never touched).
+* ``portions[0]`` is the header (``seq`` 0); body portions follow with
+  ``seq`` 1..N in text order; no portion text is empty.
+* Every portion has a ``level``: its own mark's, else the cable's
+  classification (UNCLASSIFIED in an unclassified cable).
+* Values come from the text only, never from a file name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from service.decl import Decl
+from service.markings import Level
+
+__all__ = ["ParsedCable", "ParsedPortion", "Recipient"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One addressee of the routing header's TO or INFO block.
+
+    ``route`` is the routing indicator written before a slash (``RUEHC`` in
+    ``RUEHC/SECSTATE WASHDC IMMEDIATE 4696``), ``precedence`` a word such as
+    ``PRIORITY`` or ``NIACT IMMEDIATE``, ``mcn`` the trailing message counter
+    number, ``excluded`` the addressees an ``XMT`` line removes from a collective.
+    """
+
+    route: str | None
+    name: str
+    precedence: str | None = None
+    mcn: str | None = None
+    excluded: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        """The shape used by the peer cases: ``{route, name, precedence, mcn, excluded}``."""
+        return {
+            "route": self.route,
+            "name": self.name,
+            "precedence": self.precedence,
+            "mcn": self.mcn,
+            "excluded": list(self.excluded),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPortion:
+    """A slice of the cable text: the header (``seq`` 0) or one body portion.
+
+    ``number`` is the paragraph number as written (``"1"``) or ``None``;
+    ``marking`` the normalised mark (``C``, ``S//NF``) or an unknown mark as
+    written, ``None`` when the portion carries none.
+    """
+
+    seq: int
+    number: str | None
+    marking: str | None
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCable:
+    """Everything the parser read from one cable, with a warning per oddity.
+
+    ``subject`` is the cable's own ``SUBJECT:`` line (leading mark removed),
+    else the metadata title; ``title`` is the metadata title as given.
+    ``references`` are the REF items as written (``STATE 167308``) and
+    ``reference_ids`` the cable ids they name (``07STATE167308``).
+    ``classified_by`` is the Classified By text without its reasons and
+    ``classified_by_names`` the names in it. ``cable_date`` is the metadata
+    date, else the date of the date-time group.
+    """
+
+    ref_id: str
+    subject: str | None
+    title: str | None
+    origin: str | None
+    sent_at: datetime | None
+    cable_date: date | None
+    classification: Level | None
+    caveats: tuple[str, ...]
+    eo: str | None
+    decl: Decl | None
+    declassify_on: date | None
+    declassify_basis: str | None
+    classified_by: str | None
+    classified_by_names: tuple[str, ...]
+    reasons: tuple[str, ...]
+    tags: tuple[str, ...]
+    references: tuple[str, ...]
+    reference_ids: tuple[str, ...]
+    signer: str | None
+    signers: tuple[str, ...]
+    recipients: tuple[Recipient, ...]
+    info_recipients: tuple[Recipient, ...]
+    warnings: tuple[str, ...]
+    portions: tuple[ParsedPortion, ...]
