@@ -16,6 +16,7 @@ from service.db import make_engine
 from service.errors import install_error_handlers
 from service.logging import AccessLogMiddleware, configure_logging
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.routing.router import router as routing_router
 from service.schedule_api.router import CALENDAR_PATH
 from service.schedule_api.router import router as schedule_router
 from service.settings import Settings, load_settings
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cables_router)
     app.include_router(schedule_router)
     app.include_router(audit_router)
+    app.include_router(routing_router)
     return app

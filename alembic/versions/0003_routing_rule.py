@@ -6,8 +6,8 @@ Revises: 0002
 The defaults are rows, so supervisors change them like any rule. Lower priority fires
 first; see docs/routing.md for why the order is senior, intelligence, defense/WMD, then
 foreign government. Each reason list also names the same category under E.O. 12958
-(`1.5(x)`) and the exemption codes of every order (`X1`, `25X1`, `50X1-HUM`, ...), so
-cables of every era reach the queue meant for them.
+(`1.5(x)`) and E.O. 12356 (`1.3(a)(n)`) and the exemption codes of every order (`X1`,
+`25X1`, `50X1-HUM`, ...), so cables of every era reach the queue meant for them.
 """
 
 from collections.abc import Sequence
@@ -37,19 +37,22 @@ DEFAULT_RULES: list[dict[str, object]] = [
     {
         "name": "intelligence-equities",
         "priority": 20,
-        "reasons": ["1.4(c)", "1.5(c)", "X1", "25X1", "50X1-HUM"],
+        "reasons": ["1.4(c)", "1.5(c)", "1.3(a)(4)", "X1", "25X1", "50X1-HUM"],
         "queue": "intelligence-equities",
     },
     {
         "name": "defense-wmd",
         "priority": 30,
-        "reasons": ["1.4(a)", "1.4(g)", "1.4(h)", "1.5(a)", "1.5(g)", "X2", "25X2", "50X2-WMD"],
+        "reasons": [
+            *("1.4(a)", "1.4(g)", "1.4(h)", "1.5(a)", "1.5(g)", "1.3(a)(1)", "1.3(a)(2)"),
+            *("X2", "25X2", "50X2-WMD"),
+        ],
         "queue": "defense-wmd",
     },
     {
         "name": "foreign-government-information",
         "priority": 40,
-        "reasons": ["1.4(b)", "1.5(b)"],
+        "reasons": ["1.4(b)", "1.5(b)", "1.3(a)(3)"],
         "queue": "foreign-government",
     },
     {
@@ -89,7 +92,7 @@ def upgrade() -> None:
         table,
         [
             {
-                **{field: list(rule.get(field, [])) for field in LIST_FIELDS},  # type: ignore[call-overload]
+                **{field: list(rule.get(field, [])) for field in LIST_FIELDS},
                 "name": rule["name"],
                 "priority": rule["priority"],
                 "queue": rule["queue"],

@@ -14,9 +14,9 @@ from sqlalchemy import Boolean, Column, Integer, String
 from sqlmodel import Field, SQLModel
 
 from service.orm import JSONType, UTCDateTime, utcnow
+from service.routing.matcher import GENERAL_QUEUE
 
-GENERAL_QUEUE = "general"
-"""The built-in queue that takes every portion no active rule matches."""
+__all__ = ["GENERAL_QUEUE", "MATCH_FIELDS", "RoutingRule"]
 
 MATCH_FIELDS: tuple[str, ...] = (
     "levels",

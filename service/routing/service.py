@@ -1,0 +1,343 @@
+"""Routing work to queues and reviewers. Services never commit: the caller's transaction does.
+
+- `route_cable` (called by `ingest_cable` for each new cable): every portion, the header
+  included, gets a queue (the first active rule that matches, else `general`) and, when one
+  is eligible, a reviewer; otherwise it waits `pending` in its queue.
+- `assign_waiting` / `assign_waiting_for_user`: waiting portions get a reviewer once one is
+  eligible (the auth service calls the latter when a user is created or changed).
+- `apply_rules`: the current rules applied to unclaimed work (`pending`, `assigned`), with a
+  dry run; claimed work never moves here.
+
+Eligible reviewer: an active user with the reviewer role, a member of the portion's queue,
+cleared for its required level (`matcher.Route.required`). Choice: `assignment.Balancer`
+(cable affinity, then fewest open assignments, then username). Open assignments are the
+portions a reviewer still has to act on: `assigned`, `in_review`, `returned`.
+
+State changes go through `service.review.service.assign` (the one `transition()`), which
+writes one `portion.routed` event per portion naming the queue, the assignee and the rule
+(null: the built-in `general` fallback). Routing on ingest and on user changes acts as the
+system principal `routing`; `apply_rules` acts as the supervisor who asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from service.auth.models import Role, User
+from service.auth.principal import Principal, system_principal
+from service.cables.models import Cable, Portion, PortionStatus
+from service.errors import InvalidTransition, PreconditionFailed
+from service.routing.assignment import Balancer, Need, Reviewer
+from service.routing.matcher import CableFacts, PortionFacts, Route, RuleSpec, as_level, route
+from service.routing.rules import active_rule_specs
+from service.routing.schemas import ApplyResult, Move, PortionPlace
+
+OPEN_ASSIGNMENT_STATES = (PortionStatus.assigned, PortionStatus.in_review, PortionStatus.returned)
+UNCLAIMED_STATES = (PortionStatus.pending, PortionStatus.assigned)
+ROUTING_ACTOR = system_principal("routing")
+
+
+def cable_facts(cable: Cable) -> CableFacts:
+    """The facts of `cable` that rules test (DECL codes count as reasons)."""
+    codes = cable.decl.get("codes", []) if isinstance(cable.decl, dict) else []
+    return CableFacts.build(
+        reasons=cable.reasons or (),
+        decl_codes=[str(code) for code in codes or ()],
+        tags=cable.tags or (),
+        origin=cable.origin,
+        decl_kind=cable.decl_kind,
+        caveats=cable.caveats or (),
+    )
+
+
+def portion_route(rules: Sequence[RuleSpec], cable: CableFacts, portion: Portion) -> Route:
+    return route(rules, cable, PortionFacts.build(level=portion.level, marking=portion.marking))
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerLoad:
+    reviewer: Reviewer
+    open_assignments: int
+
+
+def reviewer_loads(session: Session) -> list[ReviewerLoad]:
+    """Every active reviewer with their open assignments: one query (a GROUP BY joined to
+    the users), by username."""
+    counts = (
+        select(col(Portion.assignee).label("assignee"), func.count().label("n"))
+        .where(
+            col(Portion.assignee).is_not(None),
+            col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
+        )
+        .group_by(col(Portion.assignee))
+        .subquery()
+    )
+    statement = (
+        select(
+            col(User.username), col(User.roles), col(User.clearance), col(User.queues), counts.c.n
+        )
+        .outerjoin(counts, counts.c.assignee == col(User.username))
+        .where(col(User.is_active))
+        .order_by(col(User.username))
+    )
+    out: list[ReviewerLoad] = []
+    for username, roles, clearance, queues, n in session.execute(statement):
+        if Role.reviewer.value not in (roles or ()):
+            continue
+        reviewer = Reviewer(
+            username=username, clearance=as_level(clearance), queues=frozenset(queues or ())
+        )
+        out.append(ReviewerLoad(reviewer, int(n or 0)))
+    return out
+
+
+def load_balancer(session: Session, *, holders: dict[int, set[str]] | None = None) -> Balancer:
+    loads = reviewer_loads(session)
+    return Balancer(
+        (entry.reviewer for entry in loads),
+        loads={entry.reviewer.username: entry.open_assignments for entry in loads},
+        holders=holders,
+    )
+
+
+def _store(
+    session: Session,
+    *,
+    portion: Portion,
+    queue: str,
+    assignee: str | None,
+    rule: str | None,
+    actor: Principal,
+) -> None:
+    from service.review.service import assign  # review imports routing's callers
+
+    assign(session, portion=portion, assignee=assignee, queue=queue, actor=actor, rule=rule)
+
+
+def route_cable(session: Session, *, cable: Cable, actor: Principal) -> int:
+    """Route every unrouted portion of a freshly stored `cable` (see the module docstring);
+    returns how many got a reviewer. `actor` is who stored the cable; the routing itself
+    is recorded as the system principal `routing`."""
+    del actor  # the ingest event names the ingester; routing events name `routing`
+    portions = list(
+        session.execute(
+            select(Portion)
+            .where(
+                col(Portion.cable_id) == cable.id,
+                col(Portion.status) == PortionStatus.pending,
+                col(Portion.queue).is_(None),
+            )
+            .order_by(col(Portion.seq))
+        ).scalars()
+    )
+    if not portions:
+        return 0
+    rules = active_rule_specs(session)
+    facts = cable_facts(cable)
+    routes = {p.id: portion_route(rules, facts, p) for p in portions}
+    assert cable.id is not None
+    needs = [
+        Need(p.id, cable.id, routes[p.id].queue, routes[p.id].required)
+        for p in portions
+        if p.id is not None
+    ]
+    placed = load_balancer(session).place(needs)
+    for portion in portions:
+        chosen = routes[portion.id]
+        _store(
+            session,
+            portion=portion,
+            queue=chosen.queue,
+            assignee=placed.get(portion.id or 0),
+            rule=chosen.rule,
+            actor=ROUTING_ACTOR,
+        )
+    return sum(1 for name in placed.values() if name is not None)
+
+
+def _holders(session: Session, cable_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Who holds open portions of these cables (for affinity)."""
+    ids = sorted(set(cable_ids))
+    out: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(
+            select(col(Portion.cable_id), col(Portion.assignee))
+            .where(
+                col(Portion.cable_id).in_(ids[start : start + 1000]),
+                col(Portion.assignee).is_not(None),
+                col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
+            )
+            .distinct()
+        )
+        for cable_id, assignee in rows:
+            out.setdefault(cable_id, set()).add(assignee)
+    return out
+
+
+def assign_waiting(session: Session, *, queues: Collection[str] | None = None) -> int:
+    """Give waiting portions (pending, in a queue, no assignee) of `queues` (all queues
+    when None) to eligible reviewers; returns how many were assigned. Portions keep their
+    queue: moving between queues is `apply_rules`'s job."""
+    balancer = load_balancer(session)
+    statement = (
+        select(Portion, Cable)
+        .join(Cable, col(Cable.id) == col(Portion.cable_id))
+        .where(
+            col(Portion.status) == PortionStatus.pending,
+            col(Portion.assignee).is_(None),
+            col(Portion.queue).is_not(None),
+        )
+        .order_by(col(Portion.cable_id), col(Portion.seq))
+    )
+    if queues is not None:
+        statement = statement.where(col(Portion.queue).in_(sorted(set(queues))))
+    rows = [
+        (p, c)
+        for p, c in session.execute(statement).tuples()
+        if p.queue is not None and balancer.has_eligible(p.queue, as_level(p.level))
+    ]
+    if not rows:
+        return 0
+    rules = active_rule_specs(session)
+    needs: list[Need] = []
+    routes: dict[int, Route] = {}
+    for portion, cable in rows:
+        assert portion.id is not None
+        assert portion.queue is not None
+        found = portion_route(rules, cable_facts(cable), portion)
+        if found.queue != portion.queue:  # the rules changed since: keep the queue
+            found = Route(portion.queue, None, as_level(portion.level))
+        routes[portion.id] = found
+        needs.append(Need(portion.id, portion.cable_id, portion.queue, found.required))
+    balancer = load_balancer(session, holders=_holders(session, (c.id or 0 for _, c in rows)))
+    placed = balancer.place(needs)
+    assigned = 0
+    for portion, _cable in rows:
+        assignee = placed.get(portion.id or 0)
+        if assignee is None or portion.queue is None:
+            continue
+        _store(
+            session,
+            portion=portion,
+            queue=portion.queue,
+            assignee=assignee,
+            rule=routes[portion.id or 0].rule,
+            actor=ROUTING_ACTOR,
+        )
+        assigned += 1
+    return assigned
+
+
+def assign_waiting_for_user(session: Session, *, user: User) -> int:
+    """Call after creating or changing `user` (roles, clearance, queues, active): when the
+    user is an active reviewer, waiting portions of the user's queues are assigned."""
+    if not user.is_active or Role.reviewer.value not in user.roles or not user.queues:
+        return 0
+    return assign_waiting(session, queues=user.queues)
+
+
+def _place(portion: Portion) -> PortionPlace:
+    return PortionPlace(queue=portion.queue, assignee=portion.assignee, status=portion.status)
+
+
+def apply_rules(
+    session: Session, *, actor: Principal, dry_run: bool, limit: int = 500
+) -> ApplyResult:
+    """Apply the current rules to unclaimed portions (`pending`, `assigned`).
+
+    A portion moves when the rules now send it to another queue, when its assignee is no
+    longer eligible (inactive, out of the queue, not cleared), or when it waits and a
+    reviewer is now eligible; an assigned portion that stays in its queue with an eligible
+    assignee is left alone. Claimed work (`in_review` and later) never moves. With
+    `dry_run` nothing changes and the moves are listed. Portions claimed meanwhile are
+    counted as `skipped`. Needs a supervisor `actor` (the review table's `assign`).
+    """
+    statement = (
+        select(Portion, Cable)
+        .join(Cable, col(Cable.id) == col(Portion.cable_id))
+        .where(col(Portion.status).in_([s.value for s in UNCLAIMED_STATES]))
+        .order_by(col(Portion.cable_id), col(Portion.seq))
+    )
+    rows = list(session.execute(statement).tuples())
+    rules = active_rule_specs(session)
+    facts: dict[int, CableFacts] = {}
+    balancer = load_balancer(session)
+    routes: dict[int, Route] = {}
+    moving: list[tuple[Portion, Cable]] = []
+    holders: dict[int, set[str]] = {}
+    for portion, cable in rows:
+        assert portion.id is not None
+        assert cable.id is not None
+        cable_fact = facts.setdefault(cable.id, cable_facts(cable))
+        found = portion_route(rules, cable_fact, portion)
+        routes[portion.id] = found
+        keeps = (
+            found.queue == portion.queue
+            and portion.assignee is not None
+            and any(
+                r.username == portion.assignee
+                for r in balancer.eligible(found.queue, found.required)
+            )
+        )
+        if keeps and portion.assignee is not None:
+            holders.setdefault(cable.id, set()).add(portion.assignee)
+        else:
+            balancer.release(portion.assignee)
+            moving.append((portion, cable))
+    holders_claimed = _holders(session, (c.id or 0 for _, c in moving))
+    for cable_id, names in [*holders.items(), *holders_claimed.items()]:
+        balancer.hold(cable_id, names)
+    placed = balancer.place(
+        [
+            Need(p.id or 0, p.cable_id, routes[p.id or 0].queue, routes[p.id or 0].required)
+            for p, _ in moving
+        ]
+    )
+    moves: list[Move] = []
+    skipped = 0
+    for portion, cable in moving:
+        found = routes[portion.id or 0]
+        assignee = placed.get(portion.id or 0)
+        if (found.queue, assignee) == (portion.queue, portion.assignee):
+            continue
+        old = _place(portion)
+        new = PortionPlace(
+            queue=found.queue,
+            assignee=assignee,
+            status=PortionStatus.assigned if assignee else PortionStatus.pending,
+        )
+        if not dry_run:
+            try:  # a refused transition writes nothing, so the transaction goes on
+                _store(
+                    session,
+                    portion=portion,
+                    queue=found.queue,
+                    assignee=assignee,
+                    rule=found.rule,
+                    actor=actor,
+                )
+            except (PreconditionFailed, InvalidTransition):
+                skipped += 1
+                continue
+        moves.append(
+            Move(
+                ref_id=cable.ref_id,
+                seq=portion.seq,
+                level=portion.level,
+                rule=found.rule,
+                old=old,
+                new=new,
+            )
+        )
+    return ApplyResult(
+        dry_run=dry_run,
+        examined=len(rows),
+        moved=len(moves),
+        skipped=skipped,
+        items=moves[:limit],
+        truncated=len(moves) > limit,
+    )
