@@ -11,17 +11,24 @@ pytest puts tests/ on sys.path because tests/ has no __init__.py).
   with that one role (a service account for `integration`, a user otherwise)
 - `text_windows(text)` and `assert_no_secret_text(body, windows)`: the clearance-leak check
   (no 40-character window of classified text in a response body)
+- `forge_hs256` / `forge_rs256` / `good_claims` / `good_header`: hand-made JWTs for attacks
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
 import json
 import secrets
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -29,8 +36,10 @@ from sqlmodel import Session
 from service.auth import service
 from service.auth.models import Role, ServiceAccount, User
 from service.auth.principal import system_principal
+from service.auth.security import key_set
 from service.db import unit_of_work
 from service.markings import Level
+from service.settings import Settings
 
 WINDOW = 40
 TOKEN_PATH = "/api/v1/auth/token"
@@ -175,3 +184,49 @@ def windows_of(texts: Iterable[str]) -> set[str]:
     for text in texts:
         found |= text_windows(text)
     return found
+
+
+# Hand-forged tokens (no JWT library: each test says exactly what an attacker sends) -----
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def segment(value: dict[str, Any]) -> str:
+    return b64(json.dumps(value, separators=(",", ":")).encode())
+
+
+def forge_hs256(header: dict[str, Any], claims: dict[str, Any], key: bytes) -> str:
+    signing_input = f"{segment(header)}.{segment(claims)}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def forge_rs256(header: dict[str, Any], claims: dict[str, Any], key: rsa.RSAPrivateKey) -> str:
+    signing_input = f"{segment(header)}.{segment(claims)}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(signature)}"
+
+
+def good_claims(settings: Settings, **changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": "user:1",
+        "name": "alice",
+        "kind": "user",
+        "token_use": "access",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j1",
+    }
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+def good_header(settings: Settings, **changes: Any) -> dict[str, Any]:
+    header = {"alg": "HS256", "typ": "at+jwt", "kid": key_set(settings).signing_kid}
+    header.update(changes)
+    return {key: value for key, value in header.items() if value is not None}

@@ -6,20 +6,17 @@ not with the JWT library under test, so each test says exactly what the attacker
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import importlib.metadata
 import importlib.util
-import json
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from factories import b64, forge_hs256, forge_rs256, good_claims, good_header, segment
 
 from service.auth.passwords import hash_password, verify_password
 from service.auth.security import (
@@ -35,52 +32,9 @@ SECRET = "unit-secret-0123456789abcdef0123456789abcdef"
 OLD_SECRET = "unit-old-secret-0123456789abcdef0123456789ab"
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def segment(value: dict[str, Any]) -> str:
-    return b64(json.dumps(value, separators=(",", ":")).encode())
-
-
-def forge_hs256(header: dict[str, Any], claims: dict[str, Any], key: bytes) -> str:
-    signing_input = f"{segment(header)}.{segment(claims)}"
-    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64(signature)}"
-
-
-def forge_rs256(header: dict[str, Any], claims: dict[str, Any], key: rsa.RSAPrivateKey) -> str:
-    signing_input = f"{segment(header)}.{segment(claims)}"
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{b64(signature)}"
-
-
 @pytest.fixture
 def hs_settings() -> Settings:
     return load_settings(environment="test", jwt_secret=SECRET, jwt_leeway_seconds=30)
-
-
-def good_claims(settings: Settings, **changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "sub": "user:1",
-        "name": "alice",
-        "kind": "user",
-        "token_use": "access",
-        "iat": now,
-        "exp": now + 600,
-        "jti": "j1",
-    }
-    claims.update(changes)
-    return {key: value for key, value in claims.items() if value is not None}
-
-
-def good_header(settings: Settings, **changes: Any) -> dict[str, Any]:
-    header = {"alg": "HS256", "typ": "at+jwt", "kid": key_set(settings).signing_kid}
-    header.update(changes)
-    return {key: value for key, value in header.items() if value is not None}
 
 
 def hs_token(settings: Settings, *, header: dict[str, Any] | None = None, **claims: Any) -> str:
