@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions, the transactional outbox and the delivery worker."""
