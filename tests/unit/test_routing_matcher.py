@@ -57,17 +57,10 @@ def portion(level: str = "CONFIDENTIAL", marking: str | None = None) -> PortionF
     return PortionFacts.build(level=level, marking=marking)
 
 
-INTEL, FGOV, DEFENSE, SENIOR = (
-    "intelligence-equities",
-    "foreign-government",
-    "defense-wmd",
-    "senior",
-)
-FGI, NOFORN, RESTRICTED = (
-    "foreign-government-information",
-    "foreign-government-noforn",
-    ("senior-restricted-distribution"),
-)
+INTEL, FGOV = "intelligence-equities", "foreign-government"
+DEFENSE, SENIOR = "defense-wmd", "senior"
+FGI, NOFORN = "foreign-government-information", "foreign-government-noforn"
+SENIOR_RULE = "senior-restricted-distribution"
 
 DEFAULT_CASES = [
     # (case, cable facts, portion facts, expected queue, expected rule)
@@ -95,7 +88,7 @@ DEFAULT_CASES = [
     ("nothing", cable(), portion("UNCLASSIFIED"), GENERAL_QUEUE, None),
     ("SIPDIS is no NOFORN", cable(caveats=["SIPDIS"]), portion(), GENERAL_QUEUE, None),
     # Order: the stricter equity wins when several match.
-    ("NODIS beats 1.4(c)", cable(caveats=["NODIS"], reasons=["1.4(c)"]), portion(), SENIOR, SENIOR_RULE),
+    ("NODIS beats 1.4(c)", cable(caveats=["NODIS"], reasons=["1.4(c)"]), portion(), SENIOR, SENIOR_RULE),  # noqa: E501
     ("1.4(c) beats 1.4(a)", cable(reasons=["1.4(a)", "1.4(c)"]), portion(), INTEL, INTEL),
     ("1.4(a) beats 1.4(b)", cable(reasons=["1.4(b)", "1.4(a)"]), portion(), DEFENSE, DEFENSE),
     ("1.4(c) beats NOFORN", cable(reasons=["1.4(c)"], caveats=["NOFORN"]), portion(), INTEL, INTEL),
