@@ -12,9 +12,11 @@ from rich.table import Table
 
 from service import migrations
 from service.audit import cli as audit_cli
+from service.auth.cli import service_accounts_app, users_app
 from service.auth.principal import system_principal
 from service.cables.service import ingest_cable
 from service.db import make_engine, unit_of_work
+from service.demo.bootstrap import demo_app
 from service.errors import DomainError
 from service.settings import SettingsError, get_settings
 
@@ -22,6 +24,9 @@ app = typer.Typer(help="Declass: declassification review of diplomatic cables.",
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(service_accounts_app, name="service-accounts")
+app.add_typer(demo_app, name="demo")
 app.command("verify-audit")(audit_cli.verify_audit)
 console = Console(stderr=True)
 
