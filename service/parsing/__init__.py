@@ -1,0 +1,55 @@
+"""The PURE cable parser: cable text in, ``ParsedCable`` out (no database, no web).
+
+``parse_cable`` is the entry point; the ``extract_*`` functions read one field
+from a snippet of cable text (they are what ``parse_cable`` uses on the header,
+exposed for tests and for callers that only have a fragment).
+
+Invariants kept by the package: portions rejoin to the input exactly; only
+unusable input raises (``CableParseError``); values come from the text only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from service.decl import parse_decl
+
+from .cable import parse_cable
+from .classified_by import extract_classified_by
+from .errors import CableParseError, Problem
+from .model import ParsedCable, ParsedPortion, Recipient
+from .recipients import extract_info_recipients, extract_recipients
+from .references import extract_references
+from .signers import extract_signers
+from .subject import extract_subject
+from .tags import extract_tags
+
+__all__ = [
+    "CableParseError",
+    "ParsedCable",
+    "ParsedPortion",
+    "Problem",
+    "Recipient",
+    "extract_classified_by",
+    "extract_decl_date",
+    "extract_info_recipients",
+    "extract_recipients",
+    "extract_references",
+    "extract_signers",
+    "extract_subject",
+    "extract_tags",
+    "parse_cable",
+]
+
+_EO_LINE = __import__("re").compile(
+    r"(?<![A-Za-z])E\.?[ \t]?O\.?[ \t]*\d{4,5}\b(?P<rest>[^\n]*)", __import__("re").IGNORECASE
+)
+
+
+def extract_decl_date(text: str, *, cable_date: date | None = None) -> date | None:
+    """The DECL date of the first E.O. line in ``text`` (``None`` for N/A, OADR, ...)."""
+    m = _EO_LINE.search(text)
+    if m is None:
+        return None
+    decl, _ = parse_decl(m.group("rest"), cable_date=cable_date)
+    return decl.date

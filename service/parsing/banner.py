@@ -49,17 +49,16 @@ _NOFORN = r"(?:[ \t]+N ?O ?F ?O ?R ?N)?"
 _SECTION = r"(?:[ \t]+SECTION[ \t]+(?P<section>\d{1,2})[ \t]+OF[ \t]+(?P<of>\d{1,2}))?"
 _POST = r"(?P<post>(?:\d{2}[ \t]+)?[A-Z][A-Z.'\-]*(?:[ \t]{1,2}[A-Z][A-Z.'\-]*){0,4})"
 _BANNER = re.compile(
-    rf"(?P<cls>{_CLASS}){_NOFORN}{_SECTION}[ \t]+{_POST}[ \t]+(?P<serial>\d{{2,6}})(?![\d])"
-    r"[^\n]*",
+    rf"(?P<cls>{_CLASS}){_NOFORN}{_SECTION}[ \t]+{_POST}[ \t]+(?P<serial>\d{{2,6}})(?![\d])",
     re.IGNORECASE,
 )
 # Words after which a glued stray letter belongs to the banner ("PRIORITYCSE C R E T").
-_GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|\s|/)$")
+_GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|/)$")
 
 
 @dataclass(frozen=True, slots=True)
 class Banner:
-    """A banner as found in the text (``start``/``end`` are offsets; ``end`` is its line end)."""
+    """A banner as found in the text (``start``/``end`` are offsets; ``end`` follows the serial)."""
 
     start: int
     end: int
@@ -81,16 +80,16 @@ def _classify(words: str) -> tuple[Level | None, tuple[str, ...]]:
 
 
 def _absorb(text: str, line_start: int, start: int) -> int:
-    """Move ``start`` back over one or two stray capitals glued to a routing word."""
-    for n in (1, 2):
-        cut = start - n
-        if cut < line_start:
-            break
-        stray = text[cut:start]
-        if not stray.isalpha() or not stray.isupper():
-            break
-        if _GLUE_END.search(text, line_start, cut) or cut == line_start:
-            return cut
+    """Move ``start`` back over a doubled or stray first letter (``CC O N F``, ``CSE C R E T``).
+
+    Only a single ``C``, ``S`` or ``U`` glued to a precedence word, a number, a
+    slash or the line start is taken: ``WASHDCC O N F ...`` keeps its ``C``.
+    """
+    cut = start - 1
+    if cut < line_start or text[cut] not in "CSUcsu":
+        return start
+    if cut == line_start or _GLUE_END.search(text, line_start, cut):
+        return cut
     return start
 
 

@@ -79,10 +79,12 @@ def _after_blank(text: str, line_start: int, floor: int) -> bool:
     return prev is None or prev[0] < floor or is_blank(text, *prev)
 
 
-def _is_heading(text: str, start: int, end: int) -> bool:
+def _is_heading(text: str, start: int, end: int, *, framed: bool = False) -> bool:
     line = text[start:end].strip()
     core = line.rstrip("-= ").strip()
-    if not core or len(core) > _HEADING_MAX or core.endswith((".", ",", ";")):
+    if not core or len(core) > _HEADING_MAX:
+        return False
+    if not framed and core.endswith((".", ",", ";")) and not core.endswith("..."):
         return False
     return PARA_START.match(text, start, end) is None
 
@@ -96,7 +98,7 @@ def _with_heading(text: str, line_start: int, floor: int) -> int:
         return line_start
     if DASH_LINE.fullmatch(text, *prev):
         title = _prev_line(text, prev[0])
-        if title is None or title[0] < floor or not _is_heading(text, *title):
+        if title is None or title[0] < floor or not _is_heading(text, *title, framed=True):
             return line_start
         top = _prev_line(text, title[0])
         if top is not None and top[0] >= floor and DASH_LINE.fullmatch(text, *top):
