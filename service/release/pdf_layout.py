@@ -10,8 +10,8 @@ cells wide as the span it stands for. Invariants:
   What a box reveals is the span's length, as a black bar on paper does; line
   breaks inside a span are not reproduced (the row simply continues).
 * Rows hold at most ``WIDTH`` cells. Long lines wrap at the last released space
-  that fits, else mid-word; never at a redacted character, whose nature (space
-  or not) would otherwise show.
+  that fits or inside or before a box, else mid-word; never by dropping a
+  redacted character, whose nature (space or not) would otherwise show.
 * Each span's codes are noted once, on the row where its box starts, in the
   order the boxes appear; touching spans stay separate boxes.
 * A withheld portion, or one hidden from the viewer, is a ``Banner`` on a row of
@@ -134,8 +134,10 @@ class _Builder:
         return tuple(self.lines)
 
     def _break(self, cells: list[str | int]) -> int:
+        # A row may end at a released space (dropped) or just before a box cell (a box
+        # splits anywhere: its cells are all alike); else it is cut mid-word.
         for index in range(self.width, 0, -1):
-            if cells[index] == " ":
+            if cells[index] == " " or isinstance(cells[index], int):
                 return index
         return self.width
 

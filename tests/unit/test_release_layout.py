@@ -37,17 +37,28 @@ def test_touching_spans_are_two_boxes_with_their_codes_in_order() -> None:
     ) == (Row((BoxRun(0, 5), BoxRun(5, 6)), ("25X1", "(b)(6)")),)
 
 
-def test_lines_wrap_at_a_released_space_never_at_a_redacted_one() -> None:
+def test_lines_wrap_at_a_released_space_or_a_box_never_dropping_a_redacted_space() -> None:
     text = "aaaa bbbb cccc dddd\n"
-    # The space at 9 is redacted: the row may not break there, so it breaks at 4.
+    # The space at 9 is redacted: it is kept as a box cell, and the row may end before it.
     assert rows_of(text, ReleaseSpan(9, 10, ("25X1",)), width=12) == (
-        Row((TextRun(0, "aaaa"),)),
-        Row((TextRun(0, "bbbb"), BoxRun(4, 1), TextRun(5, "cccc")), ("25X1",)),
-        Row((TextRun(0, "dddd"),)),
+        Row((TextRun(0, "aaaa bbbb"),)),
+        Row((BoxRun(0, 1), TextRun(1, "cccc dddd")), ("25X1",)),
     )
     assert rows_of(text, width=12) == (
         Row((TextRun(0, "aaaa bbbb"),)),
         Row((TextRun(0, "cccc dddd"),)),
+    )
+    assert rows_of("abcdefghijklmn\n", width=6) == (
+        Row((TextRun(0, "abcdef"),)),
+        Row((TextRun(0, "ghijkl"),)),
+        Row((TextRun(0, "mn"),)),
+    )
+
+
+def test_a_box_splits_rather_than_wrapping_to_the_next_row_whole() -> None:
+    assert rows_of("(S) " + "x" * 12 + "\n", ReleaseSpan(4, 16, ("25X1",)), width=10) == (
+        Row((TextRun(0, "(S) "), BoxRun(4, 6)), ("25X1",)),
+        Row((BoxRun(0, 6),)),
     )
 
 
