@@ -197,7 +197,7 @@ def assign_waiting(session: Session, *, queues: Collection[str] | None = None) -
         statement = statement.where(col(Portion.queue).in_(sorted(set(queues))))
     rows = [
         (p, c)
-        for p, c in session.execute(statement).tuples()
+        for p, c in session.execute(statement).all()
         if p.queue is not None and balancer.has_eligible(p.queue, as_level(p.level))
     ]
     if not rows:
@@ -262,7 +262,7 @@ def apply_rules(
         .where(col(Portion.status).in_([s.value for s in UNCLAIMED_STATES]))
         .order_by(col(Portion.cable_id), col(Portion.seq))
     )
-    rows = list(session.execute(statement).tuples())
+    rows = [(p, c) for p, c in session.execute(statement).all()]
     rules = active_rule_specs(session)
     facts: dict[int, CableFacts] = {}
     balancer = load_balancer(session)
