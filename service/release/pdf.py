@@ -31,7 +31,17 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from service.release.model import ReleaseDocument
-from service.release.pdf_layout import WIDTH, Banner, BoxRun, Line, Row, TextRun, layout, paginate
+from service.release.pdf_layout import (
+    WIDTH,
+    Banner,
+    BoxRun,
+    Line,
+    Row,
+    TextRun,
+    displayable,
+    layout,
+    paginate,
+)
 from service.release.redaction import disclosed
 from service.release.text import render_text
 
@@ -72,7 +82,7 @@ def _stamp_lines(doc: ReleaseDocument) -> list[_StampLine]:
         _StampLine("DECLASSIFIED", "Helvetica-Bold", 12),
         _StampLine(AUTHORITY, "Helvetica", 9),
     ]
-    by = f"By: {', '.join(doc.approvers)}"
+    by = displayable(f"By: {', '.join(doc.approvers)}")
     lines.extend(
         _StampLine(part, "Helvetica", 9) for part in simpleSplit(by, "Helvetica", 9, inner)
     )
@@ -107,14 +117,14 @@ def _title_lines(doc: ReleaseDocument) -> list[str]:
         ("Origin", disclosed(doc.origin, released)),
     ):
         if value is not None:
-            lines.extend(simpleSplit(f"{label}: {value}", "Helvetica", 9, width))
+            lines.extend(simpleSplit(displayable(f"{label}: {value}"), "Helvetica", 9, width))
     return lines
 
 
 def _draw_title(canvas: Canvas, doc: ReleaseDocument, lines: list[str], top: float) -> None:
     y = top - 16
     canvas.setFont("Helvetica-Bold", 16)
-    canvas.drawString(LEFT, y, doc.ref_id)
+    canvas.drawString(LEFT, y, displayable(doc.ref_id))
     canvas.setFont("Helvetica", 9)
     for line in lines:
         y -= 12
@@ -127,10 +137,11 @@ def _title_height(lines: list[str]) -> float:
 
 def _draw_header(canvas: Canvas, doc: ReleaseDocument, page: int, pages: int) -> None:
     canvas.setFont("Helvetica-Bold", 9)
-    canvas.drawString(LEFT, HEADER_Y, doc.ref_id)
-    canvas.drawCentredString(PAGE_WIDTH / 2, HEADER_Y, doc.classification)
-    if not doc.is_preview and doc.classification.upper() != "UNCLASSIFIED":
-        half = stringWidth(doc.classification, "Helvetica-Bold", 9) / 2 + 2
+    canvas.drawString(LEFT, HEADER_Y, displayable(doc.ref_id))
+    classification = displayable(doc.classification)
+    canvas.drawCentredString(PAGE_WIDTH / 2, HEADER_Y, classification)
+    if not doc.is_preview and classification.upper() != "UNCLASSIFIED":
+        half = stringWidth(classification, "Helvetica-Bold", 9) / 2 + 2
         canvas.setLineWidth(0.9)
         canvas.line(PAGE_WIDTH / 2 - half, HEADER_Y + 3, PAGE_WIDTH / 2 + half, HEADER_Y + 3)
     canvas.setFont("Helvetica", 8)
@@ -162,7 +173,7 @@ def _draw_banner(canvas: Canvas, banner: Banner, y: float) -> list[str]:
     column = 0
     if banner.label:
         canvas.setFont(BODY_FONT, BODY_SIZE)
-        canvas.drawString(LEFT, y, banner.label)
+        canvas.drawString(LEFT, y, displayable(banner.label))
         column = len(banner.label) + 1
     if banner.hidden:
         _box(canvas, column, WIDTH - column, y, gray=0.82)
@@ -192,6 +203,7 @@ def _draw_notes(canvas: Canvas, notes: list[str], y: float, floor: float) -> flo
     bottom of the previous notes); return the new floor."""
     if not notes:
         return floor
+    notes = [displayable(note) for note in notes]
     joined = " | ".join(notes)
     parts = (
         [joined]

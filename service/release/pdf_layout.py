@@ -76,6 +76,11 @@ class Banner:
 Line = Row | Banner
 
 
+def displayable(text: str) -> str:
+    """``text`` as the standard PDF fonts can draw it (the substitutions above)."""
+    return "".join(_display(char) for char in text)
+
+
 def _display(char: str) -> str:
     if char == "\r":
         return ""

@@ -173,6 +173,18 @@ def test_the_scan_would_see_the_name_if_it_were_released() -> None:
     assert any(REDACTED_NAME in s for s in strings)
 
 
+def test_characters_outside_the_standard_fonts_are_drawn_as_question_marks() -> None:
+    odd = ReleasePortion(9, "9", "¶9. Łódź → 日本\n", PortionAction.release)
+    doc = replace(seed_document(), approvers=("Łukasz Nowak",), portions=(odd,))
+    pdf = render_pdf(doc)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = reader.pages[0].extract_text()
+    assert "By: ?ukasz Nowak" in text
+    assert "¶9. ?ód? ? ??" in text
+    fonts = {str(font["/BaseFont"]) for font in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert fonts <= {"/Courier", "/Helvetica", "/Helvetica-Bold"}
+
+
 def test_the_output_is_deterministic() -> None:
     assert render_pdf(seed_document()) == render_pdf(seed_document())
 
