@@ -38,6 +38,7 @@ ADMIN = {Role.admin}
 INGEST = {Role.supervisor, Role.admin, Role.integration}
 SCHEDULE = {Role.supervisor, Role.integration}
 AUDIT = {Role.supervisor, Role.admin}
+SUPERVISOR = {Role.supervisor}
 
 RULES: dict[tuple[str, str], Rule] = {
     # operations and documentation
@@ -68,6 +69,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/schedule/summary"): SCHEDULE,
     ("POST", "/api/v1/schedule/calendar-token"): SCHEDULE,
     ("GET", "/api/v1/schedule/calendar.ics"): OWN_TOKEN,
+    # routing
+    ("GET", "/api/v1/routing/rules"): SUPERVISOR,
+    ("POST", "/api/v1/routing/rules"): SUPERVISOR,
+    ("GET", "/api/v1/routing/rules/{rule_id}"): SUPERVISOR,
+    ("PUT", "/api/v1/routing/rules/{rule_id}"): SUPERVISOR,
+    ("DELETE", "/api/v1/routing/rules/{rule_id}"): SUPERVISOR,
+    ("POST", "/api/v1/routing/apply"): SUPERVISOR,
+    ("GET", "/api/v1/queues"): SUPERVISOR,
     # audit
     ("GET", "/api/v1/audit"): AUDIT,
     ("GET", "/api/v1/audit/verify"): AUDIT,
