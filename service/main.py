@@ -16,6 +16,8 @@ from service.db import make_engine
 from service.errors import install_error_handlers
 from service.logging import AccessLogMiddleware, configure_logging
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.review.release_router import router as release_router
+from service.review.router import router as review_router
 from service.routing.router import router as routing_router
 from service.schedule_api.router import CALENDAR_PATH
 from service.schedule_api.router import router as schedule_router
@@ -68,4 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(schedule_router)
     app.include_router(audit_router)
     app.include_router(routing_router)
+    app.include_router(review_router)
+    app.include_router(release_router)
     return app
