@@ -143,15 +143,20 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
     """The body portion starts after ``floor`` (the end of the header fields)."""
     found: dict[int, Start] = {}
     last: int | None = None
+    spaced = True  # paragraphs separated by blank lines (False in some HTML copies)
     if first_para is not None:
         for m in PARA_START.finditer(text, first_para):
             n = int(m.group("num"))
-            line_start = text.rfind("\n", 0, m.start() + 1) + 1
-            if last is not None:
-                if n != last + 1 and not (
-                    last + 1 < n <= last + _MAX_JUMP and _after_blank(text, line_start, floor)
-                ):
+            line_start = m.start()
+            after_blank = _after_blank(text, line_start, floor)
+            if last is None:
+                if not (n == 1 or (n <= _MAX_JUMP and after_blank)):
                     continue
+                spaced = after_blank
+            elif n != last + 1 and not (
+                last + 1 < n <= last + _MAX_JUMP and (after_blank or not spaced)
+            ):
+                continue
             last = n
             end, _ = next_line(text, m.end())
             written, mark, unknown = _numbered_mark(text, m.end(), end)

@@ -64,8 +64,8 @@ def _ref_id(meta: Metadata | None, layout: Layout) -> tuple[str | None, str | No
 
 def _problems(text: str, meta: Metadata | None, layout: Layout | None) -> list[Problem]:
     problems: list[Problem] = []
+    last = line_of(text, len(text.rstrip()))
     if meta is None and looks_like_metadata(text) and text.count("\n") < 5:
-        last = line_of(text, len(text))
         problems.append(Problem(last, "cut off inside the five metadata lines: no telegram"))
         return problems
     if layout is None:
@@ -79,7 +79,6 @@ def _problems(text: str, meta: Metadata | None, layout: Layout | None) -> list[P
             )
         )
     if layout.body_start is None:
-        last = line_of(text, len(text))
         problems.append(Problem(last, "no body: the text ends inside the header"))
     return problems
 

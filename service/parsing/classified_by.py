@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from service.markings import normalise_reasons
 
 from .header import is_blank, next_line
-from .name_vocab import CONNECTORS, SUFFIXES, TITLES
+from .name_vocab import CONNECTORS, PARTICLES, SUFFIXES, TITLES
 from .patterns import PARA_START
 from .posts import POSTS
 
@@ -47,13 +47,15 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[^\s,;:]+|[,;:]")
-_SLASH_NAME = re.compile(r"(?<=[A-Za-z])/(?=[A-Z][a-z]{2,})")
+_SLASH_NAME = re.compile(r"(?<=[A-Za-z])/(?=[A-Z][a-z]{2,}\b)")
 _PAGE_JUNK = re.compile(
     r"[ \t]*(?:(?:UNCLASSIFIED|CONFIDENTIAL|SECRET)[ \t]*\r?$|PAGE[ \t]+\d{2})"
 )
 _INITIAL = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?\.?|[A-Z]")
 _ROMAN = frozenset({"II", "III", "IV"})
 _MAX_GAP = 6
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
+_NAME_PREFIXES = frozenset({"Mc", "Mac", "Le", "La", "De", "Di", "Da", "Du", "Van", "Von", "St", "R"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +97,18 @@ def _is_title(token: str) -> bool:
         return True
     if bare in TITLES or "/" in bare or bare.startswith(("AMB", "AMAB", "ABASS", "COUNS")):
         return True
+    stripped = token.strip(".,;:()'")
+    if any(ch.islower() for ch in stripped) and sum(ch.isupper() for ch in stripped) >= 3:
+        return True  # run-together office titles: "EconMinCouns"
+    inner = _INNER_CAPITAL.search(stripped)
+    if inner is not None and stripped[: inner.start() + 1] not in _NAME_PREFIXES:
+        return True  # garbled words such as "CooQnator"; "McCullough", "LeBaron" pass
     return any(ch.isdigit() for ch in bare) and not re.fullmatch(r"[A-Z0]+", bare)
 
 
-def _is_name_token(token: str, mixed_case: bool) -> bool:
+def _is_name_token(token: str, mixed_case: bool, inside: bool = False) -> bool:
+    if inside and token in PARTICLES:
+        return True
     if token in {",", ";", ":"} or _is_title(token):
         return False
     bare = token.strip("()")
@@ -141,7 +151,8 @@ def _runs(by_text: str) -> list[tuple[int, list[str]]]:
         if token == "," and current and nxt.strip(".").upper() in SUFFIXES:
             current[-1] += ","
             continue
-        if _is_name_token(token, mixed) or (current and bare in SUFFIXES):
+        particle = bool(current) and token in PARTICLES and _is_name_token(nxt, mixed)
+        if particle or _is_name_token(token, mixed) or (current and bare in SUFFIXES):
             if not current:
                 after_connector = previous in CONNECTORS
             current.append(token)

@@ -34,6 +34,7 @@ _REF_ITEM = re.compile(
     r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])[ \t]*\S|[ \t]*[A-Z][A-Za-z' -]+\s\d{2,6}\b"
 )
 _SPACED = re.compile(r"[ \t]*(?:[A-Z] ){4,}")
+_ROUTING_LINE = re.compile(r"[ \t]*(?:TO|INFO|XMT)\b[^\n]*|[ \t]*[A-Z0-9][A-Z0-9 /&().,'\-]*\r?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,21 @@ def _skip_captions(text: str, pos: int, limit: int) -> int:
     return limit
 
 
+def _routing_end(text: str, pos: int, limit: int) -> int:
+    """The end of the TO/INFO addressee lines that follow the FM line (no banner case)."""
+    while pos < limit:
+        end, nxt = next_line(text, pos)
+        if (
+            is_blank(text, pos, end)
+            or not _ROUTING_LINE.fullmatch(text, pos, end)
+            or HEADER_LABEL.match(text, pos, end)
+            or CAPTION_LINE.match(text, pos, end)
+        ):
+            return pos
+        pos = nxt
+    return pos
+
+
 def locate(text: str, start: int, *, near: date | None = None) -> Layout:
     """The layout of the telegram that begins at ``start`` (after any metadata)."""
     limit = min(len(text), start + _HEAD_LIMIT)
@@ -117,7 +133,7 @@ def locate(text: str, start: int, *, near: date | None = None) -> Layout:
         zone_start = banner.end
         routing_end = max(banner.start, routing_start)
     else:
-        zone_start = next_line(text, fm.start())[1] if fm else start
+        zone_start = _routing_end(text, next_line(text, fm.start())[1], head_end) if fm else start
         routing_end = zone_start
     para = PARA_START.search(text, zone_start, limit)
     first_para = para.start() if para else None

@@ -8,11 +8,11 @@ Data only, upper case. ``TITLES`` holds ranks, functions, offices and bureaus
 
 from __future__ import annotations
 
-__all__ = ["CONNECTORS", "SUFFIXES", "TITLES"]
+__all__ = ["CONNECTORS", "PARTICLES", "SUFFIXES", "TITLES"]
 
 TITLES: frozenset[str] = frozenset(
     """
-    A/ A.I A.I. A.Y. AI AI. ACTING ARMS CONTROL ECMIN COUN USDEL MEMBER CLASSIFICATION GUIDE ADMIRAL ADVISER ADVISOR ADVISORS AFFAIR AFFAIRE AFFAIRES
+    A/ A.I A.I. A.Y. AI AI. ACTING ARMS CONTROL ECMIN M-C COUN USDEL MEMBER CLASSIFICATION GUIDE ADMIRAL ADVISER ADVISOR ADVISORS AFFAIR AFFAIRE AFFAIRES
     AFFAIRS AFFIARS AFFAIRES AFFAIRS AFFAIRS, AIT AGENCY ASSISTANT ASSOCIATE ATTACHE ARSO BUREAU
     CDA CG CHAIR CHAIRMAN CHARGE CHARGE' CHARGE, CHIEF CIEF CHIEFS COL COLONEL COM COMMERCIAL
     CONGEN CONOFF CONS CONSUL CONSULAR CONSULATE COORDINATOR COUNCILOR COUNCELOR COUNSEL
@@ -41,3 +41,6 @@ CONNECTORS: frozenset[str] = frozenset(
 
 SUFFIXES: frozenset[str] = frozenset({"JR", "SR", "II", "III", "IV"})
 """Name suffixes kept with the name they follow (``SIMONS, JR.``)."""
+
+PARTICLES: frozenset[str] = frozenset({"van", "von", "der", "den", "de", "da", "del", "la", "le", "al", "bin", "ter"})
+"""Lower-case words that belong to a surname (``Carol van Voorst``)."""

@@ -21,7 +21,7 @@ _TRAILER = re.compile(
     r"[ \t]*(?:"
     r"(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE|SENSITIVE(?: BUT UNCLASSIFIED)?"
     r"|UNCLAS)(?:[ \t]*//[ \t]*[A-Z ]+)?"
-    r"|N{3,4}|SIPDIS|[#>.\-=_* \t]*"
+    r"|(?i:N{3,4}|SIPDIS|END CABLE TEXT)|[#>.\-=_* \t]*"
     r"|[A-Z][A-Z .]+\s0{2,}\d+\s+\d{3}(?:\.\d)?\s+OF\s+\d{3}"
     r")[ \t.#]*(?:<br>)?[ \t\r\\]*$"
     r"|[ \t]*(?:(?i:DECLASSIFIED/RELEASED|SYSTEMATIC REVIEW|REVIEW[ \t]+\d|NOTE\b|PAGE[ \t]+\d)"
@@ -29,34 +29,60 @@ _TRAILER = re.compile(
 )
 _WORDS = re.compile(r"[A-Z][A-Z'\-]*(?:[ \t]+[A-Z][A-Z'\-]*){0,2}")
 _CAPITALISED = re.compile(r"[A-Z][a-z][A-Za-z'\-]+")
-_AFTER_STOP = re.compile(r"[.:][ \t]+(?P<name>[A-Z][A-Z'\-]{2,})$")
+_AFTER_STOP = re.compile(
+    r"[.:][ \t]+(?:END[ \t]+(?:OF[ \t]+)?(?:COMMENT|TEXT|SUMMARY|FYI)\.?[ \t]+)?"
+    r"(?P<name>[A-Z][A-Z'\-]{2,})$"
+)
+_SHORT = 24
+_SENTENCE_ENDS = (".", ":", ")", '"', "'", "!", "?", "-", "/", ";")
+_LEAD_WORDS = frozenset({"END", "TEXT", "ENDS", "FYI", "QUOTE", "UNQUOTE", "COMMENT", "SUMMARY"})
 _NOT_NAMES = frozenset(
     {"END", "TEXT", "END TEXT", "SUMMARY", "COMMENT", "END COMMENT", "UNQUOTE", "QUOTE",
      "REGARDS", "BT", "NNNN", "SIPDIS", "NOFORN", "FYI", "END FYI", "TEXT ENDS", "SECTION"}
 )  # fmt: skip
 
 
-def _signature(line: str) -> list[str] | None:
-    value = line.strip().rstrip("#.").strip()
+def _ends_sentence(previous: str | None) -> bool:
+    """True when the line before a signature cannot continue into it."""
+    if previous is None:
+        return True
+    value = previous.replace("\\", " ").strip()
+    return not value or len(value) <= _SHORT or value.endswith(_SENTENCE_ENDS)
+
+
+def _signature(line: str, previous: str | None) -> list[str] | None:
+    value = line.replace("\\", " ").replace("<br>", " ").strip()
+    if value.endswith(".."):
+        return None
+    m = _AFTER_STOP.search(value.rstrip("#. "))
+    if m and m.group("name") not in _NOT_NAMES and " " in value.strip():
+        return [m.group("name")]
+    if not _ends_sentence(previous):
+        return None
+    value = value.rstrip("#.").strip()
     if not value:
         return None
+    words = value.split()
+    for i, word in enumerate(words):
+        if word in _LEAD_WORDS:
+            value = " ".join(words[i + 1 :])
+    if len(set(value.split())) == 1:
+        value = value.split()[0]
     parts = [p.strip() for p in value.split(",") if p.strip()]
     if parts and all(_WORDS.fullmatch(p) and p not in _NOT_NAMES for p in parts):
         return parts
     if _CAPITALISED.fullmatch(value):
         return [value]
-    m = _AFTER_STOP.search(value)
-    if m and m.group("name") not in _NOT_NAMES:
-        return [m.group("name")]
     return None
 
 
 def extract_signers(text: str, *, c14n: bool = False) -> list[str]:
     """The signer names at the end of ``text`` (``[]`` when the cable ends otherwise)."""
     lines = text[-_TAIL:].replace("\r", "").split("\n")
-    for line in reversed(lines):
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
         if _TRAILER.match(line):
             continue
-        names = _signature(line) or []
+        names = _signature(line, lines[i - 1] if i > 0 else None) or []
         return [n.upper() for n in names] if c14n else names
     return []
