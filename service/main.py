@@ -14,6 +14,9 @@ from service.auth.router import router as auth_router
 from service.cables.router import router as cables_router
 from service.db import make_engine
 from service.errors import install_error_handlers
+from service.integrations.router import router as integrations_router
+from service.integrations.webhooks.router import router as webhooks_router
+from service.integrations.workers import start_workers
 from service.logging import AccessLogMiddleware, configure_logging
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.review.release_router import router as release_router
@@ -44,7 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        workers = start_workers(app.state, settings, engine)
         yield
+        workers.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -69,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cables_router)
     app.include_router(schedule_router)
     app.include_router(audit_router)
+    app.include_router(integrations_router)
+    app.include_router(webhooks_router)
     app.include_router(routing_router)
     app.include_router(review_router)
     app.include_router(release_router)

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SQLITE_URL = "sqlite:///./var/declass.db"
 WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "password", "declass", "default"})
 MIN_HMAC_SECRET_BYTES = 32
+# Seconds before each webhook retry: 11 attempts over about 24 hours (docs/integration.md).
+WEBHOOK_RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)
 
 
 class SettingsError(RuntimeError):
@@ -63,6 +65,29 @@ class Settings(BaseSettings):
 
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_key: SecretStr | None = None
+
+    # Records-system integration (service/integrations, docs/integration.md).
+    import_spool_dir: Path = Path("var/imports")
+    import_max_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    import_max_line_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    import_batch_size: int = Field(default=500, ge=1, le=10_000)
+    import_parse_workers: int = Field(default=0, ge=0, le=64)
+    import_lease_seconds: float = Field(default=30.0, gt=0)
+    import_poll_seconds: float = Field(default=1.0, gt=0)
+    import_idempotency_ttl_seconds: int = Field(default=86_400, ge=86_400)
+    import_worker_enabled: bool = True
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # Delay before each retry (seconds); after the last one the delivery has failed.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [float(s) for s in WEBHOOK_RETRY_SCHEDULE], min_length=1
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    webhook_disable_after_seconds: float = Field(default=86_400.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_batch_size: int = Field(default=20, ge=1, le=500)
+    webhook_worker_enabled: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -136,9 +161,7 @@ def load_settings(**overrides: object) -> Settings:
     if settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:
         if settings.environment == "production":
             raise SettingsError("invalid configuration: DECLASS_JWT_SECRET: required in production")
-        settings = settings.model_copy(
-            update={"jwt_secret": SecretStr(secrets.token_urlsafe(48))}
-        )
+        settings = settings.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(48))})
     return settings
 
 

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     service_account_changed = "service_account.changed"
     webhook_changed = "webhook.changed"
     import_created = "import.created"
+    import_finished = "import.finished"
     auth_failed = "auth.failed"
 
 

@@ -14,7 +14,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from service.orm import UTCDateTime, utcnow
@@ -25,12 +34,6 @@ class ImportStatus(StrEnum):
     running = "running"
     completed = "completed"
     failed = "failed"
-
-
-class ImportFormat(StrEnum):
-    csv = "csv"  # RFC 4180 with the header id,date,refid,origin,classification,...
-    csv_original = "csv-original"  # the WikiLeaks file: no header, backslash escapes
-    ndjson = "ndjson"  # one {"text": "..."} object per line
 
 
 class ImportRunner(StrEnum):
