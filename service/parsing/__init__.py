@@ -15,7 +15,7 @@ from datetime import date
 from service.decl import parse_decl
 
 from .cable import parse_cable
-from .classified_by import extract_classified_by
+from .classified_by import extract_classified_by, normalise_name
 from .errors import CableParseError, Problem
 from .model import ParsedCable, ParsedPortion, Recipient
 from .recipients import extract_info_recipients, extract_recipients
@@ -38,6 +38,7 @@ __all__ = [
     "extract_signers",
     "extract_subject",
     "extract_tags",
+    "normalise_name",
     "parse_cable",
 ]
 

@@ -26,7 +26,7 @@ from .name_vocab import CONNECTORS, PARTICLES, SUFFIXES, TITLES
 from .patterns import PARA_START
 from .posts import POSTS
 
-__all__ = ["ClassifiedBy", "extract_classified_by", "find_classified_by"]
+__all__ = ["ClassifiedBy", "extract_classified_by", "find_classified_by", "normalise_name"]
 
 _LABEL = re.compile(r"(?<![A-Za-z])CLASSIFIED[ \t]+(?:CONFIDENTIAL[ \t]+)?BY\b(?![ \t]+LINE)", re.I)
 _WRAP = 72
@@ -176,7 +176,8 @@ def _format(run: list[str]) -> str:
     return name
 
 
-def _normalise(name: str) -> str:
+def normalise_name(name: str) -> str:
+    """Title-case an all-capitals name and read a zero inside it as O (``LEE 0. COLDREN``)."""
     words = []
     for word in name.split():
         core = re.sub(r"(?<=[A-Za-z])0|0(?=[A-Za-z])|^0(?=\.?$)", "O", word)
@@ -242,4 +243,4 @@ def extract_classified_by(text: str, *, normalize: bool = False) -> list[str]:
     found = find_classified_by(text)
     if found is None:
         return []
-    return [_normalise(n) for n in found.names] if normalize else list(found.names)
+    return [normalise_name(n) for n in found.names] if normalize else list(found.names)

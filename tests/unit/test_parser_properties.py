@@ -1,0 +1,108 @@
+"""Properties: for any text, parse_cable returns a cable whose portions rejoin to
+the input exactly, or raises CableParseError; it never raises anything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.markings import Level
+from service.parsing import CableParseError, ParsedCable, parse_cable
+
+SEED = (Path(__file__).resolve().parents[2] / "service" / "demo" / "07TOKYO5624.txt").read_text(
+    encoding="utf-8"
+)
+SEED_LINES = SEED.splitlines(keepends=True)
+
+# Lines that look like parts of a cable, to splice into the seed.
+CABLE_LIKE = st.sampled_from(
+    [
+        "",
+        " \n",
+        "\r\n",
+        "¶9. (S//NF) Inserted paragraph.\n",
+        "1. CONFIDENTIAL - ENTIRE TEXT.\n",
+        "(X) unknown mark\n",
+        "(U.S.) not a mark\n",
+        "E.O. 12958: DECL: 13/45/2010\n",
+        "E.O. 12356: DECL: OADR\n",
+        "TAGS: PREL, PGOV\n",
+        "SUBJECT: (C) ANOTHER SUBJECT\n",
+        "REF: A. STATE 123 B. 07 TOKYO 456\n",
+        "Classified By: Ambassador J. Thomas Schieffer for reasons 1.4 (b) a \n",
+        "S E C R E T SECTION 01 OF 02 TOKYO 005624\n",
+        "R 200753Z DEC 07\n",
+        "FM AMEMBASSY TOKYO\n",
+        "------------------------------\n",
+        "SIPDIS\n",
+        "PAGE 02 TOKYO 05624 01 OF 02 200753Z\n",
+        "SCHIEFFER\n",
+        "\\\n",
+        "<br>\n",
+    ]
+)
+
+
+def _check(text: str) -> ParsedCable | None:
+    try:
+        cable = parse_cable(text)
+    except CableParseError as error:
+        assert error.problems
+        return None
+    assert "".join(p.text for p in cable.portions) == text
+    assert [p.seq for p in cable.portions] == list(range(len(cable.portions)))
+    assert all(isinstance(p.level, Level) for p in cable.portions)
+    assert all(p.text for p in cable.portions)
+    return cable
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_arbitrary_text_parses_or_is_rejected(text: str) -> None:
+    _check(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary())
+def test_arbitrary_bytes_parse_or_are_rejected(data: bytes) -> None:
+    try:
+        cable = parse_cable(data)
+    except CableParseError as error:
+        assert error.problems
+        return
+    assert "".join(p.text for p in cable.portions) == data.decode("utf-8")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(SEED_LINES)),
+            st.one_of(CABLE_LIKE, st.text(max_size=80)),
+        ),
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_seed_with_spliced_lines(splices: list[tuple[int, str]], crlf: bool) -> None:
+    lines = list(SEED_LINES)
+    for position, line in sorted(splices, reverse=True):
+        lines.insert(position, line)
+    text = "".join(lines)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    cable = _check(text)
+    if cable is not None and not splices:
+        assert cable.ref_id == "07TOKYO5624"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(min_value=0, max_value=len(SEED)),
+    st.integers(min_value=0, max_value=len(SEED)),
+)
+def test_seed_cut_anywhere(start: int, length: int) -> None:
+    _check(SEED[start : start + length])
+    _check(SEED[:start])
