@@ -18,6 +18,7 @@ from service.cables.service import ingest_cable
 from service.db import make_engine, unit_of_work
 from service.demo.bootstrap import demo_app
 from service.errors import DomainError
+from service.integrations import cli as integrations_cli
 from service.settings import SettingsError, get_settings
 
 app = typer.Typer(help="Declass: declassification review of diplomatic cables.", no_args_is_help=True)
@@ -28,6 +29,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(service_accounts_app, name="service-accounts")
 app.add_typer(demo_app, name="demo")
 app.command("verify-audit")(audit_cli.verify_audit)
+app.command("import")(integrations_cli.import_file)
 console = Console(stderr=True)
 
 
