@@ -60,7 +60,7 @@ def release_feed(session: Session, *, cursor: str | None, limit: int) -> FeedPag
         .order_by(col(AuditEvent.seq))
         .limit(limit + 1)
     )
-    rows = list(session.execute(statement).tuples())
+    rows = list(session.execute(statement).all())
     entries = [FeedEntry(int(seq), ref, status, at) for seq, ref, status, at in rows[:limit]]
     last = entries[-1].sequence if entries else after
     more = len(rows) > limit

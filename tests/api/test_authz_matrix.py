@@ -94,6 +94,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit"): AUDIT,
     ("GET", "/api/v1/audit/verify"): AUDIT,
     ("GET", "/api/v1/cables/{ref_id}/audit"): ANY_ROLE,
+    # records-system integration
+    ("POST", "/api/v1/imports"): {Role.admin, Role.integration},
+    ("GET", "/api/v1/imports/{import_id}"): {Role.admin, Role.integration},
+    ("GET", "/api/v1/releases"): ANY_ROLE,
+    ("POST", "/api/v1/webhooks"): ADMIN,
+    ("GET", "/api/v1/webhooks"): ADMIN,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ADMIN,
 }
 
 # Request details for routes whose authorization is decided after validating the body.

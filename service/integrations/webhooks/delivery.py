@@ -126,7 +126,7 @@ def claim_due(session: Session, *, policy: DeliveryPolicy, now: datetime) -> lis
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     )
     claimed: list[Due] = []
-    for delivery, event, subscription in session.execute(statement).tuples():
+    for delivery, event, subscription in session.execute(statement).all():
         delivery.lease_until = now + timedelta(seconds=policy.lease_seconds)
         session.add(delivery)
         assert delivery.id is not None

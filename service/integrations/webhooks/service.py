@@ -202,7 +202,7 @@ def list_deliveries(
     key = decode_cursor(cursor, fields=("id",))
     if key is not None:
         statement = statement.where(col(WebhookDelivery.id) > int(key["id"]))
-    rows = list(session.execute(statement.limit(limit + 1)).tuples())
+    rows = list(session.execute(statement.limit(limit + 1)).all())
     next_cursor = encode_cursor({"id": rows[limit - 1][0].id}) if len(rows) > limit else None
     rows = rows[:limit]
     attempts: dict[int, list[WebhookAttempt]] = {}
