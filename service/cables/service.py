@@ -25,6 +25,7 @@ from service.errors import Conflict, NotFound, Unprocessable
 from service.markings import max_level
 from service.pagination import decode_cursor, encode_cursor
 from service.parsing import CableParseError, ParsedCable, parse_cable
+from service.routing.service import route_cable
 
 MAX_Q_WORDS = 8
 
@@ -160,6 +161,7 @@ def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> In
             "declassify_on": cable.declassify_on.isoformat() if cable.declassify_on else None,
         },
     )
+    route_cable(session, cable=cable, actor=actor)
     return IngestResult(cable=cable, created=True)
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session, col
 
 from service.cables.models import Cable, Portion, PortionStatus
+from service.routing.data import reviewer_loads
 from service.routing.models import RoutingRule
 from service.routing.rules import known_queues
 from service.routing.schemas import QueueMember, QueueView
-from service.routing.service import reviewer_loads
 
 
 def queue_overview(session: Session) -> list[QueueView]:

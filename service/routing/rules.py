@@ -27,7 +27,7 @@ from service.auth.principal import Principal
 from service.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from service.orm import utcnow
 from service.pagination import decode_cursor, encode_cursor
-from service.routing.matcher import GENERAL_QUEUE, RuleSpec, ordered
+from service.routing.matcher import GENERAL_QUEUE, RuleSpec
 from service.routing.models import MATCH_FIELDS, RoutingRule
 from service.routing.schemas import RuleIn, RuleMatch, RulePublic
 
@@ -75,12 +75,6 @@ def rule_spec(rule: RoutingRule) -> RuleSpec:
         min_clearance=rule.min_clearance,
         **{field: getattr(rule, field) for field in MATCH_FIELDS},
     )
-
-
-def active_rule_specs(session: Session) -> list[RuleSpec]:
-    """Every active rule, in firing order."""
-    rows = session.execute(select(RoutingRule).where(col(RoutingRule.is_active))).scalars()
-    return ordered(rule_spec(rule) for rule in rows)
 
 
 def known_queues(session: Session) -> set[str]:

@@ -21,37 +21,24 @@ system principal `routing`; `apply_rules` acts as the supervisor who asked.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from service.auth.models import Role, User
 from service.auth.principal import Principal, system_principal
 from service.cables.models import Cable, Portion, PortionStatus
 from service.errors import InvalidTransition, PreconditionFailed
-from service.routing.assignment import Balancer, Need, Reviewer
+from service.review.service import assign
+from service.routing.assignment import Need
+from service.routing.data import active_rule_specs, cable_facts, holders_of, load_balancer
 from service.routing.matcher import CableFacts, PortionFacts, Route, RuleSpec, as_level, route
-from service.routing.rules import active_rule_specs
 from service.routing.schemas import ApplyResult, Move, PortionPlace
 
-OPEN_ASSIGNMENT_STATES = (PortionStatus.assigned, PortionStatus.in_review, PortionStatus.returned)
 UNCLAIMED_STATES = (PortionStatus.pending, PortionStatus.assigned)
 ROUTING_ACTOR = system_principal("routing")
-
-
-def cable_facts(cable: Cable) -> CableFacts:
-    """The facts of `cable` that rules test (DECL codes count as reasons)."""
-    codes = cable.decl.get("codes", []) if isinstance(cable.decl, dict) else []
-    return CableFacts.build(
-        reasons=cable.reasons or (),
-        decl_codes=[str(code) for code in codes or ()],
-        tags=cable.tags or (),
-        origin=cable.origin,
-        decl_kind=cable.decl_kind,
-        caveats=cable.caveats or (),
-    )
 
 
 def portion_route(rules: Sequence[RuleSpec], cable: CableFacts, portion: Portion) -> Route:
@@ -59,49 +46,15 @@ def portion_route(rules: Sequence[RuleSpec], cable: CableFacts, portion: Portion
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewerLoad:
-    reviewer: Reviewer
-    open_assignments: int
+class Routed:
+    """Where one portion of a cable goes, with the version it was read at."""
 
-
-def reviewer_loads(session: Session) -> list[ReviewerLoad]:
-    """Every active reviewer with their open assignments: one query (a GROUP BY joined to
-    the users), by username."""
-    counts = (
-        select(col(Portion.assignee).label("assignee"), func.count().label("n"))
-        .where(
-            col(Portion.assignee).is_not(None),
-            col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
-        )
-        .group_by(col(Portion.assignee))
-        .subquery()
-    )
-    statement = (
-        select(
-            col(User.username), col(User.roles), col(User.clearance), col(User.queues), counts.c.n
-        )
-        .outerjoin(counts, counts.c.assignee == col(User.username))
-        .where(col(User.is_active))
-        .order_by(col(User.username))
-    )
-    out: list[ReviewerLoad] = []
-    for username, roles, clearance, queues, n in session.execute(statement):
-        if Role.reviewer.value not in (roles or ()):
-            continue
-        reviewer = Reviewer(
-            username=username, clearance=as_level(clearance), queues=frozenset(queues or ())
-        )
-        out.append(ReviewerLoad(reviewer, int(n or 0)))
-    return out
-
-
-def load_balancer(session: Session, *, holders: dict[int, set[str]] | None = None) -> Balancer:
-    loads = reviewer_loads(session)
-    return Balancer(
-        (entry.reviewer for entry in loads),
-        loads={entry.reviewer.username: entry.open_assignments for entry in loads},
-        holders=holders,
-    )
+    portion_id: int
+    seq: int
+    version: int
+    queue: str
+    assignee: str | None
+    rule: str | None
 
 
 def _store(
@@ -113,9 +66,30 @@ def _store(
     rule: str | None,
     actor: Principal,
 ) -> None:
-    from service.review.service import assign  # review imports routing's callers
-
     assign(session, portion=portion, assignee=assignee, queue=queue, actor=actor, rule=rule)
+
+
+def _store_cable(
+    session: Session, *, cable: Cable, routed: Sequence[Routed], actor: Principal
+) -> None:
+    """Put the portions of one cable in their queues and on their reviewers, each through
+    the review service's `assign` (one transition and one audit event per portion)."""
+    del cable
+    portions = {
+        p.id: p
+        for p in session.execute(
+            select(Portion).where(col(Portion.id).in_([r.portion_id for r in routed]))
+        ).scalars()
+    }
+    for item in routed:
+        _store(
+            session,
+            portion=portions[item.portion_id],
+            queue=item.queue,
+            assignee=item.assignee,
+            rule=item.rule,
+            actor=actor,
+        )
 
 
 def route_cable(session: Session, *, cable: Cable, actor: Principal) -> int:
@@ -123,59 +97,41 @@ def route_cable(session: Session, *, cable: Cable, actor: Principal) -> int:
     returns how many got a reviewer. `actor` is who stored the cable; the routing itself
     is recorded as the system principal `routing`."""
     del actor  # the ingest event names the ingester; routing events name `routing`
-    portions = list(
-        session.execute(
-            select(Portion)
+    assert cable.id is not None
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                col(Portion.id),
+                col(Portion.seq),
+                col(Portion.level),
+                col(Portion.marking),
+                col(Portion.version),
+            )
             .where(
                 col(Portion.cable_id) == cable.id,
                 col(Portion.status) == PortionStatus.pending,
                 col(Portion.queue).is_(None),
             )
             .order_by(col(Portion.seq))
-        ).scalars()
+        )
+        .all()
     )
-    if not portions:
+    if not rows:
         return 0
     rules = active_rule_specs(session)
     facts = cable_facts(cable)
-    routes = {p.id: portion_route(rules, facts, p) for p in portions}
-    assert cable.id is not None
-    needs = [
-        Need(p.id, cable.id, routes[p.id].queue, routes[p.id].required)
-        for p in portions
-        if p.id is not None
-    ]
+    routed: list[Routed] = []
+    needs: list[Need] = []
+    for raw_id, seq, level, marking, version in rows:
+        portion_id: int = raw_id or 0
+        found = route(rules, facts, PortionFacts.build(level=level, marking=marking))
+        routed.append(Routed(portion_id, seq, version, found.queue, None, found.rule))
+        needs.append(Need(portion_id, cable.id, found.queue, found.required))
     placed = load_balancer(session).place(needs)
-    for portion in portions:
-        chosen = routes[portion.id]
-        _store(
-            session,
-            portion=portion,
-            queue=chosen.queue,
-            assignee=placed.get(portion.id or 0),
-            rule=chosen.rule,
-            actor=ROUTING_ACTOR,
-        )
-    return sum(1 for name in placed.values() if name is not None)
-
-
-def _holders(session: Session, cable_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Who holds open portions of these cables (for affinity)."""
-    ids = sorted(set(cable_ids))
-    out: dict[int, set[str]] = {}
-    for start in range(0, len(ids), 1000):
-        rows = session.execute(
-            select(col(Portion.cable_id), col(Portion.assignee))
-            .where(
-                col(Portion.cable_id).in_(ids[start : start + 1000]),
-                col(Portion.assignee).is_not(None),
-                col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
-            )
-            .distinct()
-        )
-        for cable_id, assignee in rows:
-            out.setdefault(cable_id, set()).add(assignee)
-    return out
+    routed = [replace(item, assignee=placed[item.portion_id]) for item in routed]
+    _store_cable(session, cable=cable, routed=routed, actor=ROUTING_ACTOR)
+    return sum(1 for item in routed if item.assignee is not None)
 
 
 def assign_waiting(session: Session, *, queues: Collection[str] | None = None) -> int:
@@ -213,7 +169,7 @@ def assign_waiting(session: Session, *, queues: Collection[str] | None = None) -
             found = Route(portion.queue, None, as_level(portion.level))
         routes[portion.id] = found
         needs.append(Need(portion.id, portion.cable_id, portion.queue, found.required))
-    balancer = load_balancer(session, holders=_holders(session, (c.id or 0 for _, c in rows)))
+    balancer = load_balancer(session, holders=holders_of(session, (c.id or 0 for _, c in rows)))
     placed = balancer.place(needs)
     assigned = 0
     for portion, _cable in rows:
@@ -288,7 +244,7 @@ def apply_rules(
         else:
             balancer.release(portion.assignee)
             moving.append((portion, cable))
-    holders_claimed = _holders(session, (c.id or 0 for _, c in moving))
+    holders_claimed = holders_of(session, (c.id or 0 for _, c in moving))
     for cable_id, names in [*holders.items(), *holders_claimed.items()]:
         balancer.hold(cable_id, names)
     placed = balancer.place(

@@ -20,7 +20,7 @@ from service.cables.models import Cable, Portion
 from service.db import unit_of_work
 from service.markings import Level
 from service.review.service import claim
-from service.routing import queues, rules, service
+from service.routing import data, queues, rules, service
 from service.routing.schemas import RuleIn
 
 C, S, TS, U = Level.CONFIDENTIAL, Level.SECRET, Level.TOP_SECRET, Level.UNCLASSIFIED
@@ -158,7 +158,7 @@ def test_1000_portions_and_5_reviewers_end_within_one_assignment(engine: Engine)
         counts = Counter(session.execute(select(Portion.assignee)).scalars())
         loads = {
             entry.reviewer.username: entry.open_assignments
-            for entry in service.reviewer_loads(session)
+            for entry in data.reviewer_loads(session)
         }
     assert sum(counts.values()) == 1000
     assert counts == dict.fromkeys(names, 200)
