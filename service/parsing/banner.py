@@ -52,6 +52,8 @@ _BANNER = re.compile(
     rf"(?P<cls>{_CLASS}){_NOFORN}{_SECTION}[ \t]+{_POST}[ \t]+(?P<serial>\d{{2,6}})(?![\d])",
     re.IGNORECASE,
 )
+# Letter groups every banner word contains in one of its written forms (upper case).
+_HINTS = ("C O N", "O N F", "ONF", "E C R", "ECR", "UNCL", "U N C", "LIMITED OFF", "T O P")
 # Words after which a glued stray letter belongs to the banner ("PRIORITYCSE C R E T").
 _GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|/)$")
 
@@ -93,9 +95,31 @@ def _absorb(text: str, line_start: int, start: int) -> int:
     return start
 
 
+def _search(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The first banner match, trying only the lines that hold a hint of one."""
+    region = text[start:end]
+    upper = region.upper()
+    if len(upper) != len(region):
+        return _BANNER.search(text, start, end)
+    pos = 0
+    while True:
+        hits = [p for p in (upper.find(hint, pos) for hint in _HINTS) if p != -1]
+        if not hits:
+            return None
+        hit = min(hits)
+        line_begin = upper.rfind("\n", 0, hit) + 1
+        line_end = upper.find("\n", hit)
+        if line_end == -1:
+            line_end = len(upper)
+        m = _BANNER.search(text, start + max(line_begin, pos), start + line_end)
+        if m is not None:
+            return m
+        pos = line_end + 1
+
+
 def find_banner(text: str, start: int, end: int) -> Banner | None:
     """The first banner in ``text[start:end]``."""
-    m = _BANNER.search(text, start, end)
+    m = _search(text, start, end)
     if m is None:
         return None
     line_start = text.rfind("\n", 0, m.start()) + 1

@@ -21,12 +21,12 @@ item letters ``(A)``..``(H)``) never create a portion or a mark.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from service.markings import Mark, looks_like_mark, parse_mark
 
-from .header import is_blank, next_line
+from .lines import is_blank, next_line, prev_line
 from .patterns import DASH_LINE, PARA_START
 
 __all__ = ["Start", "cached_mark", "find_starts"]
@@ -35,9 +35,13 @@ _MAX_JUMP = 5
 _MARK_AFTER_NUMBER = re.compile(r"[ \t]*\([ \t]*(?P<inner>[^()\n]{1,60}?)[ \t]*\)")
 _ENTIRE_AFTER = re.compile(r"[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT", re.IGNORECASE)
 _ENTIRE_BARE = re.compile(
-    r"[ \t]*(?P<head>[A-Za-z][A-Za-z/ ]{0,60}?)[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT", re.IGNORECASE
+    r"[ \t]*(?P<head>[A-Za-z][A-Za-z/ ]{0,60}?)[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT",
+    re.IGNORECASE,
 )
-_MARK_LINE = re.compile(r"^[ \t]*(?:¶[ \t]*)?\((?P<inner>[A-Za-z][A-Za-z/ \-]{0,29})\)", re.MULTILINE)
+_CANDIDATE = re.compile(
+    r"\n[ \t]*(?:¶[ \t]*)?(?:(?P<num>\d{1,3})[ \t]*\.(?![\d.])"
+    r"|\((?P<inner>[A-Za-z][A-Za-z/ \-]{0,29})\))"
+)
 _HEADING_MAX = 80
 _ITEM_NEIGHBOURS = {"C": ("B", "D"), "S": ("R", "T"), "U": ("T", "V")}
 
@@ -49,8 +53,7 @@ def cached_mark(inner: str) -> tuple[Mark | None, bool]:
     return mark, (mark is None and looks_like_mark(inner))
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
+class Start(NamedTuple):
     """Where a body portion starts and what its opening says.
 
     ``offset`` is the portion's first character (a heading before it included);
@@ -66,22 +69,13 @@ class Start:
     unknown: bool
 
 
-def _prev_line(text: str, line_start: int) -> tuple[int, int] | None:
-    """``(start, end)`` of the line before the one starting at ``line_start``."""
-    if line_start <= 0:
-        return None
-    end = line_start - 1
-    return text.rfind("\n", 0, end) + 1, end
-
-
 def _after_blank(text: str, line_start: int, floor: int) -> bool:
-    prev = _prev_line(text, line_start)
+    prev = prev_line(text, line_start)
     return prev is None or prev[0] < floor or is_blank(text, *prev)
 
 
 def _is_heading(text: str, start: int, end: int, *, framed: bool = False) -> bool:
-    line = text[start:end].strip()
-    core = line.rstrip("-= ").strip()
+    core = text[start:end].strip().rstrip("-= ").strip()
     if not core or len(core) > _HEADING_MAX:
         return False
     if not framed and core.endswith((".", ",", ";")) and not core.endswith("..."):
@@ -89,43 +83,65 @@ def _is_heading(text: str, start: int, end: int, *, framed: bool = False) -> boo
     return PARA_START.match(text, start, end) is None
 
 
-def _with_heading(text: str, line_start: int, floor: int) -> int:
+def _previous_text_line(text: str, start: int, floor: int) -> tuple[int, int] | None:
+    """The last non-blank line before the line at ``start``, if it begins at or after ``floor``."""
+    end = start - 1
+    while end >= floor:
+        begin = text.rfind("\n", 0, end) + 1
+        if begin < floor:
+            return None
+        core = text[begin:end].strip(" \t\r\\")
+        if core and core.lower() != "<br>":
+            return begin, end
+        end = begin - 1
+    return None
+
+
+def _with_heading(text: str, start: int, floor: int) -> int:
     """Move a portion start back over a heading that directly precedes it."""
-    prev = _prev_line(text, line_start)
-    while prev is not None and prev[0] >= floor and is_blank(text, *prev):
-        prev = _prev_line(text, prev[0])
-    if prev is None or prev[0] < floor:
-        return line_start
-    if DASH_LINE.fullmatch(text, *prev):
-        title = _prev_line(text, prev[0])
+    prev = _previous_text_line(text, start, floor)
+    if prev is None:
+        return start
+    line = text[prev[0] : prev[1]]
+    if DASH_LINE.fullmatch(line):
+        title = prev_line(text, prev[0])
         if title is None or title[0] < floor or not _is_heading(text, *title, framed=True):
-            return line_start
-        top = _prev_line(text, title[0])
+            return start
+        top = prev_line(text, title[0])
         if top is not None and top[0] >= floor and DASH_LINE.fullmatch(text, *top):
             return top[0]
         return title[0]
+    core = line.strip()
+    if len(core) > _HEADING_MAX + 40 or (core.endswith((".", ",", ";")) and "---" not in core):
+        return start  # the last line of the previous paragraph: the common case
     if _is_heading(text, *prev):
-        above = _prev_line(text, prev[0])
+        above = prev_line(text, prev[0])
         if above is None or above[0] < floor or is_blank(text, *above):
             return prev[0]
-    return line_start
+    return start
 
 
 def _numbered_mark(text: str, pos: int, end: int) -> tuple[str | None, Mark | None, bool]:
     m = _MARK_AFTER_NUMBER.match(text, pos, end)
     if m is not None:
         inner = m.group("inner")
-        if _ENTIRE_AFTER.match(text, m.end(), end) and "ENTIRE" not in inner.upper():
+        entire_after = "NTIRE" in text[m.end() : m.end() + 20].upper()
+        if (
+            entire_after
+            and _ENTIRE_AFTER.match(text, m.end(), end)
+            and "ENTIRE" not in inner.upper()
+        ):
             inner = f"{inner} - ENTIRE TEXT"
         mark, unknown = cached_mark(inner)
         if mark is not None or unknown:
             return m.group("inner"), mark, unknown
         return None, None, False
-    e = _ENTIRE_BARE.match(text, pos, end)
-    if e is not None:
-        mark, _ = cached_mark(f"{e.group('head')} - ENTIRE TEXT")
-        if mark is not None:
-            return e.group("head"), mark, False
+    if "NTIRE" in text[pos : pos + 80].upper():
+        e = _ENTIRE_BARE.match(text, pos, end)
+        if e is not None:
+            mark, _ = cached_mark(f"{e.group('head')} - ENTIRE TEXT")
+            if mark is not None:
+                return e.group("head"), mark, False
     return None, None, False
 
 
@@ -140,43 +156,49 @@ def _item_letter(text: str, inner: str, pos: int) -> bool:
 
 
 def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
-    """The body portion starts after ``floor`` (the end of the header fields)."""
-    found: dict[int, Start] = {}
+    """The body portion starts after ``floor`` (the end of the header fields).
+
+    One scan over the body finds both numbered and mark-led paragraph lines;
+    ``first_para`` (the first numbered paragraph) bounds where numbering begins.
+    """
+    found: list[Start] = []
     last: int | None = None
     spaced = True  # paragraphs separated by blank lines (False in some HTML copies)
-    if first_para is not None:
-        for m in PARA_START.finditer(text, first_para):
-            n = int(m.group("num"))
-            line_start = m.start()
-            after_blank = _after_blank(text, line_start, floor)
-            if last is None:
-                if not (n == 1 or (n <= _MAX_JUMP and after_blank)):
-                    continue
-                spaced = after_blank
-            elif n != last + 1 and not (
-                last + 1 < n <= last + _MAX_JUMP and (after_blank or not spaced)
-            ):
+    numbered_from = first_para if first_para is not None else len(text)
+    scan_from = floor - 1 if floor > 0 else 0
+    for m in _CANDIDATE.finditer(text, scan_from):
+        begin = m.start() + 1
+        if begin < floor:
+            continue
+        num = m.group("num")
+        if num is not None:
+            if begin < numbered_from:
                 continue
+            n = int(num)
+            if last is None or n != last + 1:
+                after_blank = _after_blank(text, begin, floor)
+                if last is None:
+                    if not (n == 1 or (n <= _MAX_JUMP and after_blank)):
+                        continue
+                    spaced = after_blank
+                elif not (last + 1 < n <= last + _MAX_JUMP and (after_blank or not spaced)):
+                    continue
             last = n
             end, _ = next_line(text, m.end())
             written, mark, unknown = _numbered_mark(text, m.end(), end)
-            found[line_start] = Start(line_start, line_start, m.group("num"), written, mark, unknown)
-    for m in _MARK_LINE.finditer(text, floor):
-        line_start = m.start()
-        if line_start in found or not _after_blank(text, line_start, floor):
+            found.append(Start(begin, begin, num, written, mark, unknown))
             continue
         inner = m.group("inner")
         mark, _ = cached_mark(inner)
-        if mark is None or _item_letter(text, inner, line_start):
+        if mark is None or not _after_blank(text, begin, floor) or _item_letter(text, inner, begin):
             continue
-        found[line_start] = Start(line_start, line_start, None, inner, mark, False)
+        found.append(Start(begin, begin, None, inner, mark, False))
     starts: list[Start] = []
     lower = floor
-    for line_start in sorted(found):
-        start = found[line_start]
-        offset = _with_heading(text, line_start, lower)
-        starts.append(
-            Start(offset, start.line, start.number, start.written_mark, start.mark, start.unknown)
-        )
-        lower = line_start + 1
+    for start in found:
+        offset = _with_heading(text, start.line, lower)
+        if offset != start.offset:
+            start = start._replace(offset=offset)
+        starts.append(start)
+        lower = start.line + 1
     return starts

@@ -24,9 +24,10 @@ from .body import Start, find_starts
 from .classified_by import ClassifiedBy, find_classified_by
 from .errors import CableParseError, Problem
 from .header import Layout, locate
+from .lines import next_line
 from .metadata import Metadata, looks_like_metadata, read_metadata
 from .model import ParsedCable, ParsedPortion
-from .patterns import CAPTION_LINE, CAVEAT_WORD, HEADER_LABEL
+from .patterns import CAPTION_LINE, CAVEAT_WORD
 from .recipients import extract_info_recipients, extract_recipients
 from .references import cable_ids, find_ref_region, reference_items
 from .signers import extract_signers
@@ -49,7 +50,11 @@ _ORIGIN_PREFIXES = (
     ("USINT ", "US Interests Section "),
     ("USMISSION ", "Mission "),
 )
-_CLASSIFIED_BY_REACH = 2500
+_CLASSIFIED_BY_REACH = 1500
+_SIGNATURE_REACH = 2000
+_HAS_CAVEAT = re.compile(
+    r"SIPDIS|NOFORN|EXDIS|NODIS|STADIS|LIMDIS|ROGER|CHEROKEE|SENSITIVE|OFFICIAL USE|INTERNET"
+)
 
 
 def _ref_id(meta: Metadata | None, layout: Layout) -> tuple[str | None, str | None]:
@@ -62,11 +67,17 @@ def _ref_id(meta: Metadata | None, layout: Layout) -> tuple[str | None, str | No
     return (meta.ref_id if meta is not None else derived), derived
 
 
+def _last_line(text: str) -> int:
+    """The number of the last line that holds anything but white space."""
+    return line_of(text, len(text.rstrip()))
+
+
 def _problems(text: str, meta: Metadata | None, layout: Layout | None) -> list[Problem]:
     problems: list[Problem] = []
-    last = line_of(text, len(text.rstrip()))
     if meta is None and looks_like_metadata(text) and text.count("\n") < 5:
-        problems.append(Problem(last, "cut off inside the five metadata lines: no telegram"))
+        problems.append(
+            Problem(_last_line(text), "cut off inside the five metadata lines: no telegram")
+        )
         return problems
     if layout is None:
         return problems
@@ -79,7 +90,7 @@ def _problems(text: str, meta: Metadata | None, layout: Layout | None) -> list[P
             )
         )
     if layout.body_start is None:
-        problems.append(Problem(last, "no body: the text ends inside the header"))
+        problems.append(Problem(_last_line(text), "no body: the text ends inside the header"))
     return problems
 
 
@@ -98,16 +109,24 @@ def _origin(meta: Metadata | None, fm: str | None) -> str | None:
 
 
 def _caveats(text: str, layout: Layout, meta_caveats: tuple[str, ...]) -> tuple[str, ...]:
+    """Caveats of the metadata line, the banner and the caption lines of the header."""
     found: list[str] = list(meta_caveats)
     if layout.banner is not None:
         found.extend(layout.banner.caveats)
-    first_label = HEADER_LABEL.search(text, layout.zone_start, layout.fields_end)
-    lead_end = first_label.start() if first_label else layout.fields_end
-    words = [m.group(0) for m in CAVEAT_WORD.finditer(text, layout.zone_start, lead_end)]
-    for line in CAPTION_LINE.finditer(text, lead_end, layout.fields_end):
-        words.extend(m.group(0) for m in CAVEAT_WORD.finditer(line.group(0)))
-        if "//" in line.group(0):
-            found.extend(parse_classification(line.group(0).strip())[1])
+    lead_end = layout.first_label if layout.first_label is not None else layout.fields_end
+    words: list[str] = []
+    lead = text[layout.zone_start : lead_end]
+    if _HAS_CAVEAT.search(lead.upper()):
+        words.extend(m.group(0) for m in CAVEAT_WORD.finditer(lead))
+    pos = lead_end
+    while pos < layout.fields_end:
+        end, nxt = next_line(text, pos)
+        line = CAPTION_LINE.match(text, pos, end) if pos == 0 or text[pos - 1] == "\n" else None
+        if line is not None:
+            words.extend(m.group(0) for m in CAVEAT_WORD.finditer(line.group(0)))
+            if "//" in line.group(0):
+                found.extend(parse_classification(line.group(0).strip())[1])
+        pos = nxt
     for word in words:
         name = " ".join(word.upper().split())
         found.append(_CAVEAT_NAMES.get(name, name))
@@ -190,7 +209,9 @@ def _portions(
             )
         else:
             marking, portion_level = None, unmarked
-        portions.append(ParsedPortion(seq, start.number, marking, portion_level, text[start.offset : end]))
+        portions.append(
+            ParsedPortion(seq, start.number, marking, portion_level, text[start.offset : end])
+        )
     return tuple(portions), level
 
 
@@ -238,15 +259,13 @@ def parse_cable(data: str | bytes) -> ParsedCable:
     eo, decl = _decl(zone, cable_date, warnings)
     cby = _classified_by(text, layout, zone)
     reasons = cby.reasons if cby is not None else ()
-    schedule = compute(
-        decl, cable_date=cable_date, level=classification, eo=eo, reasons=reasons
-    )
+    schedule = compute(decl, cable_date=cable_date, level=classification, eo=eo, reasons=reasons)
     warnings.extend(schedule.warnings)
     year = cable_date.year if cable_date is not None else (dtg.year if dtg else None)
     region = find_ref_region(zone)
     items = tuple(reference_items(region)) if region else ()
     ids = tuple(r for r in cable_ids(region, year or 2000) if r != ref_id) if region else ()
-    signers = tuple(extract_signers(text[portions[1].text and len(text) - 2000 :]))
+    signers = tuple(extract_signers(text[max(0, len(text) - _SIGNATURE_REACH) :]))
     routing = text[layout.routing_start : layout.routing_end]
     subject = extract_subject(zone) or (meta.title if meta is not None else None) or None
     return ParsedCable(

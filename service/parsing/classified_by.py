@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from service.markings import normalise_reasons
 
-from .header import is_blank, next_line
+from .lines import find_label, is_blank, next_line
 from .name_vocab import CONNECTORS, PARTICLES, SUFFIXES, TITLES
 from .patterns import PARA_START
 from .posts import POSTS
@@ -48,14 +48,14 @@ _REASON = re.compile(
 )
 _TOKEN = re.compile(r"[^\s,;:]+|[,;:]")
 _SLASH_NAME = re.compile(r"(?<=[A-Za-z])/(?=[A-Z][a-z]{2,}\b)")
-_PAGE_JUNK = re.compile(
-    r"[ \t]*(?:(?:UNCLASSIFIED|CONFIDENTIAL|SECRET)[ \t]*\r?$|PAGE[ \t]+\d{2})"
-)
+_PAGE_JUNK = re.compile(r"[ \t]*(?:(?:UNCLASSIFIED|CONFIDENTIAL|SECRET)[ \t]*\r?$|PAGE[ \t]+\d{2})")
 _INITIAL = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?\.?|[A-Z]")
 _ROMAN = frozenset({"II", "III", "IV"})
 _MAX_GAP = 6
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
-_NAME_PREFIXES = frozenset({"Mc", "Mac", "Le", "La", "De", "Di", "Da", "Du", "Van", "Von", "St", "R"})
+_NAME_PREFIXES = frozenset(
+    {"Mc", "Mac", "Le", "La", "De", "Di", "Da", "Du", "Van", "Von", "St", "R"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ def _is_name_token(token: str, mixed_case: bool, inside: bool = False) -> bool:
     if token in {",", ";", ":"} or _is_title(token):
         return False
     bare = token.strip("()")
-    if not bare or not bare[0].isalpha() and bare[0] != "0":
+    if not bare or (not bare[0].isalpha() and bare[0] != "0"):
         return False
     if bare.upper() in CONNECTORS:
         return False
@@ -145,24 +145,21 @@ def _runs(by_text: str) -> list[tuple[int, list[str]]]:
     current: list[str] = []
     after_connector = False
     previous = ""
-    for i, token in enumerate(tokens):
-        bare = token.strip(".").upper()
+    for i, word in enumerate(tokens):
+        bare = word.strip(".").upper()
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token == "," and current and nxt.strip(".").upper() in SUFFIXES:
+        if word == "," and current and nxt.strip(".").upper() in SUFFIXES:
             current[-1] += ","
             continue
-        particle = bool(current) and token in PARTICLES and _is_name_token(nxt, mixed)
-        if particle or _is_name_token(token, mixed) or (current and bare in SUFFIXES):
+        particle = bool(current) and word in PARTICLES and _is_name_token(nxt, mixed)
+        if particle or _is_name_token(word, mixed) or (current and bare in SUFFIXES):
             if not current:
                 after_connector = previous in CONNECTORS
-            current.append(token)
+            current.append(word)
         elif current:
             runs.append((i, _trim_after_connector(current) if after_connector else current))
             current = []
-        if token not in {",", ";", ":"}:
-            previous = token.strip(".,").upper()
-        else:
-            previous = ""
+        previous = "" if word in {",", ";", ":"} else word.strip(".,").upper()
     if current:
         runs.append((len(tokens), _trim_after_connector(current) if after_connector else current))
     return runs
@@ -171,7 +168,9 @@ def _runs(by_text: str) -> list[tuple[int, list[str]]]:
 def _format(run: list[str]) -> str:
     name = " ".join(run).strip(" ,;:-")
     last = run[-1].strip(".,").upper() if run else ""
-    if name.endswith(".") and (last in _ROMAN or not (last in SUFFIXES or _INITIAL.fullmatch(run[-1]))):
+    if name.endswith(".") and (
+        last in _ROMAN or not (last in SUFFIXES or _INITIAL.fullmatch(run[-1]))
+    ):
         name = name[:-1]
     return name
 
@@ -229,12 +228,15 @@ def find_classified_by(text: str, start: int = 0, end: int | None = None) -> Cla
     Falls back to the first statement at all when none names anyone.
     """
     first: ClassifiedBy | None = None
-    for m in _LABEL.finditer(text, start, len(text) if end is None else end):
+    stop = len(text) if end is None else end
+    m = find_label(text, ("CLASSIFIED",), _LABEL, start, stop)
+    while m is not None:
         found = _read(_statement(text, m.end()))
         if found.names:
             return found
         if first is None:
             first = found
+        m = find_label(text, ("CLASSIFIED",), _LABEL, m.end(), stop)
     return first
 
 

@@ -14,14 +14,17 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from .lines import search_line
+
 __all__ = ["Dtg", "find_dtg", "full_year"]
 
-_DTG = re.compile(
-    r"^[ \t]*(?:[A-Z0](?:[ \t]+[A-Z])?[ \t]+)?"
+_DTG_BODY = (
+    r"[ \t]*(?:[A-Z0](?:[ \t]+[A-Z])?[ \t]+)?"
     r"(?P<day>\d{2})(?P<hour>\d{2})(?P<minute>\d{2})Z[ \t]+"
-    r"(?P<mon>[A-Za-z]{3})[ \t]+(?P<year>\d{2}(?:\d{2})?)(?!\d)",
-    re.MULTILINE,
+    r"(?P<mon>[A-Za-z]{3})[ \t]+(?P<year>\d{2}(?:\d{2})?)(?!\d)"
 )
+_DTG_FIRST = re.compile(_DTG_BODY)
+_DTG_NL = re.compile("\n" + _DTG_BODY)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -53,10 +56,11 @@ def full_year(two_digits: int, near: date | None = None) -> int:
 
 def find_dtg(text: str, start: int, end: int, *, near: date | None = None) -> Dtg | None:
     """The first date-time group at a line start in ``text[start:end]``."""
-    m = _DTG.search(text, start, end)
+    m = search_line(_DTG_FIRST, _DTG_NL, text, start, end)
     if m is None:
         return None
     written = " ".join(m.group(0).split())
+    begin = m.start() + (text[m.start()] == "\n")
     raw_year = m.group("year")
     year = int(raw_year) if len(raw_year) == 4 else full_year(int(raw_year), near)
     month = _MONTHS.get(m.group("mon").upper())
@@ -76,4 +80,4 @@ def find_dtg(text: str, start: int, end: int, *, near: date | None = None) -> Dt
             )
         except ValueError:
             warning = f"date-time group '{written}' is not a real time"
-    return Dtg(written, sent_at, year, m.start(), m.end(), warning)
+    return Dtg(written, sent_at, year, begin, m.end(), warning)

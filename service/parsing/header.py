@@ -6,12 +6,13 @@ notes), the routing header (``VZCZC``, ``DE``, the date-time group, ``FM``,
 lines, then the header fields (E.O., TAGS, SUBJECT, REF, Classified By, in
 any order, several possibly on one line), then the body.
 
-Invariants: ``locate`` only computes offsets (it never copies the text);
+Invariants: ``locate`` only computes offsets (it never changes the text);
 ``start <= zone_start <= fields_end <= len(text)``; the banner is looked for
 only before the first numbered paragraph, so a section banner repeated inside
 the body is never taken for the cable's banner; ``body_start`` is ``None``
 exactly when nothing but blank and caption lines follows the header fields
-(the cable is cut off inside its header).
+(the cable is cut off inside its header). Labels are found on an upper-cased
+copy of the small header zone, so the scan stays linear and cheap.
 """
 
 from __future__ import annotations
@@ -22,19 +23,43 @@ from datetime import date
 
 from .banner import Banner, find_banner
 from .dtg import Dtg, find_dtg
-from .patterns import CAPTION_LINE, DASH_LINE, HEADER_LABEL, PARA_START
+from .lines import is_blank, next_line, search_line
+from .patterns import CAPTION_LINE, DASH_LINE, PARA_START
 
-__all__ = ["Layout", "is_blank", "locate", "next_line"]
+__all__ = ["Label", "Layout", "find_labels", "locate"]
 
 _HEAD_LIMIT = 40_000
 _FIELDS_LIMIT = 6_000
-_FM = re.compile(r"^[ \t]*FM[ \t]+(?P<who>[^\n]*?)[ \t]*\r?$", re.MULTILINE)
-_BLANK = re.compile(r"[ \t\r\\]*(?:<br>)?[ \t\r\\]*", re.IGNORECASE)
+_PARA = r"[ \t]*(?:¶[ \t]*)?\d{1,3}[ \t]*\.(?![\d.])"
+_PARA_FIRST = re.compile(_PARA)
+_PARA_NL = re.compile("\n" + _PARA)
+_FM = r"[ \t]*FM[ \t]+[^\n]*"
+_FM_FIRST = re.compile(_FM)
+_FM_NL = re.compile("\n" + _FM)
+_LABEL_UP = re.compile(
+    r"E\.?[ \t]?O\.?[ \t]*\d{4,5}\b"
+    r"|(?:TAGS?|TAS|TABS|TGS|TAGES)(?:[ \t]*[:;,]|[ \t]+(?=[A-Z(]))"
+    r"|AGS:"
+    r"|S?UBJ(?:ECT)?(?:[ \t]*:|[ \t]+(?=\S))"
+    r"|REF(?:S|TELS?|\(S\))?(?:[ \t]*[:.]|[ \t]+(?=[A-Z(\[]\S))"
+    r"|CLASSIFIED[ \t]+(?:CONFIDENTIAL[ \t]+)?BY(?![ \t]+LINE)"
+)
+_LABEL_KIND = {"E": "eo", "T": "tags", "A": "tags", "S": "subject", "U": "subject", "R": "ref"}
 _REF_ITEM = re.compile(
-    r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])[ \t]*\S|[ \t]*[A-Z][A-Za-z' -]+\s\d{2,6}\b"
+    r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])[ \t]*\S"
+    r"|[ \t]*[A-Z][A-Za-z' -]+\s\d{2,6}\b"
 )
 _SPACED = re.compile(r"[ \t]*(?:[A-Z] ){4,}")
 _ROUTING_LINE = re.compile(r"[ \t]*(?:TO|INFO|XMT)\b[^\n]*|[ \t]*[A-Z0-9][A-Z0-9 /&().,'\-]*\r?")
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A header-field label: its kind (``eo``, ``tags``, ``subject``, ``ref``, ``cby``)."""
+
+    kind: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,27 +74,40 @@ class Layout:
     banner: Banner | None
     zone_start: int
     fields_end: int
+    first_label: int | None
     first_para: int | None
     body_start: int | None
 
 
-def next_line(text: str, pos: int) -> tuple[int, int]:
-    """``(end, next)``: the end of the line starting at ``pos`` (before ``\\n``) and the next start."""
-    end = text.find("\n", pos)
-    if end == -1:
-        return len(text), len(text)
-    return end, end + 1
+def find_labels(text: str, start: int, end: int) -> list[Label]:
+    """The header-field labels in ``text[start:end]``, in order."""
+    region = text[start:end]
+    upper = region.upper()
+    if len(upper) != len(region):  # a character whose capital is longer: keep offsets
+        upper = "".join(ch if len(ch.upper()) != 1 else ch.upper() for ch in region)
+    labels: list[Label] = []
+    for m in _LABEL_UP.finditer(upper):
+        i = m.start()
+        first = upper[i]
+        before = upper[i - 1] if i else " "
+        if first == "A":
+            if not before.isspace():
+                continue
+        elif before.isalpha() or (first in "SU" and before == "("):
+            continue
+        word = m.group(0)
+        colon_less = first in "SR" and ":" not in word and "." not in word[3:]
+        if colon_less and not region[i : m.end()].strip().isupper():
+            continue  # "subject to", "Ref A" in prose need a colon
+        kind = "cby" if first == "C" else _LABEL_KIND[first]
+        labels.append(Label(kind, start + i, start + m.end()))
+    return labels
 
 
-def is_blank(text: str, start: int, end: int) -> bool:
-    """True for a line holding only spaces, a CR, ``<br>`` or a trailing backslash."""
-    return _BLANK.fullmatch(text, start, end) is not None
-
-
-def _fields_end(text: str, last: re.Match[str], limit: int) -> int:
+def _fields_end(text: str, last: Label, limit: int) -> int:
     """The end of the last header field: its line, continuation lines, REF items."""
-    _, pos = next_line(text, last.start())
-    is_ref = last.lastgroup == "ref"
+    _, pos = next_line(text, last.start)
+    is_ref = last.kind == "ref"
     while pos < limit:
         end, nxt = next_line(text, pos)
         if is_blank(text, pos, end):
@@ -81,9 +119,11 @@ def _fields_end(text: str, last: re.Match[str], limit: int) -> int:
                 if not is_blank(text, probe, pend):
                     break
                 probe = pnext
-            if probe >= limit or not _REF_ITEM.match(text, probe, limit):
-                break
-            if _SPACED.match(text, probe, limit):
+            if (
+                probe >= limit
+                or not _REF_ITEM.match(text, probe, limit)
+                or _SPACED.match(text, probe, limit)
+            ):
                 break
             pos = probe
             continue
@@ -110,7 +150,7 @@ def _routing_end(text: str, pos: int, limit: int) -> int:
         if (
             is_blank(text, pos, end)
             or not _ROUTING_LINE.fullmatch(text, pos, end)
-            or HEADER_LABEL.match(text, pos, end)
+            or find_labels(text, pos, end)
             or CAPTION_LINE.match(text, pos, end)
         ):
             return pos
@@ -118,14 +158,30 @@ def _routing_end(text: str, pos: int, limit: int) -> int:
     return pos
 
 
+def _para(text: str, start: int, end: int) -> int | None:
+    """The start of the first numbered paragraph line in ``text[start:end]``."""
+    m = search_line(_PARA_FIRST, _PARA_NL, text, start, end)
+    if m is None:
+        return None
+    return m.start() + (text[m.start()] == "\n")
+
+
+def _fm_who(text: str, fm_start: int | None) -> str | None:
+    if fm_start is None:
+        return None
+    return text[fm_start : next_line(text, fm_start)[0]].strip()[2:].strip() or None
+
+
 def locate(text: str, start: int, *, near: date | None = None) -> Layout:
     """The layout of the telegram that begins at ``start`` (after any metadata)."""
     limit = min(len(text), start + _HEAD_LIMIT)
-    para0 = PARA_START.search(text, start, limit)
-    head_end = para0.start() if para0 else limit
+    para0 = _para(text, start, limit)
+    head_end = para0 if para0 is not None else limit
     dtg = find_dtg(text, start, head_end, near=near)
-    fm = _FM.search(text, dtg.end if dtg else start, head_end)
-    routing_start = fm.start() if fm else (dtg.start if dtg else start)
+    fm_from = dtg.end if dtg else start
+    fm = search_line(_FM_FIRST, _FM_NL, text, fm_from, head_end)
+    fm_start = fm.start() + (text[fm.start()] == "\n") if fm else None
+    routing_start = fm_start if fm_start is not None else (dtg.start if dtg else start)
     banner = find_banner(text, routing_start, head_end)
     if banner is None and routing_start > start:
         banner = find_banner(text, start, head_end)
@@ -133,21 +189,21 @@ def locate(text: str, start: int, *, near: date | None = None) -> Layout:
         zone_start = banner.end
         routing_end = max(banner.start, routing_start)
     else:
-        zone_start = _routing_end(text, next_line(text, fm.start())[1], head_end) if fm else start
+        zone_start = (
+            _routing_end(text, next_line(text, fm_start)[1], head_end)
+            if fm_start is not None
+            else start
+        )
         routing_end = zone_start
-    para = PARA_START.search(text, zone_start, limit)
-    first_para = para.start() if para else None
+    first_para = para0 if para0 is not None and para0 >= zone_start else None
+    if first_para is None and para0 is not None:
+        first_para = _para(text, zone_start, limit)
     label_limit = first_para if first_para is not None else min(limit, zone_start + _FIELDS_LIMIT)
-    last: re.Match[str] | None = None
-    for last in HEADER_LABEL.finditer(text, zone_start, label_limit):  # noqa: B007
-        pass
-    fields_end = _fields_end(text, last, label_limit) if last else zone_start
+    labels = find_labels(text, zone_start, label_limit)
+    fields_end = _fields_end(text, labels[-1], label_limit) if labels else zone_start
     fields_end = _skip_captions(text, fields_end, label_limit)
     if first_para is not None and first_para < fields_end:
-        first_para = None
-    if first_para is None and para is not None:
-        nxt = PARA_START.search(text, fields_end, len(text))
-        first_para = nxt.start() if nxt else None
+        first_para = _para(text, fields_end, len(text))
     body_start: int | None = None
     pos = fields_end
     while pos < len(text):
@@ -159,12 +215,13 @@ def locate(text: str, start: int, *, near: date | None = None) -> Layout:
     return Layout(
         start=start,
         dtg=dtg,
-        fm=fm.group("who") if fm else None,
+        fm=_fm_who(text, fm_start),
         routing_start=routing_start,
         routing_end=routing_end,
         banner=banner,
         zone_start=zone_start,
         fields_end=fields_end,
+        first_label=labels[0].start if labels else None,
         first_para=first_para,
         body_start=body_start,
     )

@@ -12,7 +12,8 @@ __all__ = ["CONNECTORS", "PARTICLES", "SUFFIXES", "TITLES"]
 
 TITLES: frozenset[str] = frozenset(
     """
-    A/ A.I A.I. A.Y. AI AI. ACTING ARMS CONTROL ECMIN M-C COUN USDEL MEMBER CLASSIFICATION GUIDE ADMIRAL ADVISER ADVISOR ADVISORS AFFAIR AFFAIRE AFFAIRES
+    A/ A.I A.I. A.Y. AI AI. ACTING ARMS CONTROL ECMIN M-C COUN USDEL MEMBER CLASSIFICATION GUIDE
+    ADMIRAL ADVISER ADVISOR ADVISORS AFFAIR AFFAIRE AFFAIRES
     AFFAIRS AFFIARS AFFAIRES AFFAIRS AFFAIRS, AIT AGENCY ASSISTANT ASSOCIATE ATTACHE ARSO BUREAU
     CDA CG CHAIR CHAIRMAN CHARGE CHARGE' CHARGE, CHIEF CIEF CHIEFS COL COLONEL COM COMMERCIAL
     CONGEN CONOFF CONS CONSUL CONSULAR CONSULATE COORDINATOR COUNCILOR COUNCELOR COUNSEL
@@ -30,7 +31,7 @@ TITLES: frozenset[str] = frozenset(
     OES EB IIP ECA INL EEB ENV HEALTH AND INSTITUTIONAL ENVIRONMENT ENERGY TRADE CENTRAL ASIA
     AFRICA AFRICAN EUROPE EUROPEAN AFFAIRSS ESTH ESTHOFF ECONCOUNSELOR ECON/POL POL/ECON
     ACTNG AMEMBASSY EMBASSY. DEPARTMENT. HOA SUDAN AFGHANISTAN PAKISTAN IRAQ KIRKUK ISTANBUL
-    """.split()
+    """.split()  # noqa: SIM905 - a word list is easier to read and extend as text
 )
 """Upper-case words that are never part of a classifier's name."""
 
@@ -42,5 +43,7 @@ CONNECTORS: frozenset[str] = frozenset(
 SUFFIXES: frozenset[str] = frozenset({"JR", "SR", "II", "III", "IV"})
 """Name suffixes kept with the name they follow (``SIMONS, JR.``)."""
 
-PARTICLES: frozenset[str] = frozenset({"van", "von", "der", "den", "de", "da", "del", "la", "le", "al", "bin", "ter"})
+PARTICLES: frozenset[str] = frozenset(
+    {"van", "von", "der", "den", "de", "da", "del", "la", "le", "al", "bin", "ter"}
+)
 """Lower-case words that belong to a surname (``Carol van Voorst``)."""

@@ -12,58 +12,74 @@ from __future__ import annotations
 
 import re
 
+from .lines import search_line
 from .model import Recipient
 from .patterns import PAGE_LINE
 
 __all__ = ["extract_info_recipients", "extract_recipients", "parse_block"]
 
-_TO = re.compile(r"^[ \t]*TO[ \t]+", re.MULTILINE)
-_INFO = re.compile(r"^[ \t]*INFO[ \t]+", re.MULTILINE)
-_LINE = re.compile(
-    r"(?:(?P<route>[A-Z0-9]{4,8})/)?(?P<name>.*?)"
-    r"(?:[ \t]+(?P<prec>NIACT[ \t]+IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE|FLASH))?"
-    r"(?:[ \t]+(?P<mcn>\d{4}(?:-\d{4})?))?[ \t.]*"
-)
-_XMT = re.compile(r"XMT(?:[ \t]+|/)")
+_TO_FIRST = re.compile(r"[ \t]*TO[ \t]+")
+_TO = re.compile(r"\n[ \t]*TO[ \t]+")
+_INFO_FIRST = re.compile(r"[ \t]*INFO[ \t]+")
+_INFO = re.compile(r"\n[ \t]*INFO[ \t]+")
+_MCN = re.compile(r"\d{4}(?:-\d{4})?")
+_PRECEDENCES = frozenset({"IMMEDIATE", "PRIORITY", "ROUTINE", "FLASH"})
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _INSERTED_DATE = re.compile(
     r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,\s+\d{1,2}\s+[A-Za-z]+\s+\d{4},\s+\d{1,2}:\d{2}"
 )
 
 
+def _addressee(line: str) -> Recipient | None:
+    """One addressee line: ``[ROUTE/]NAME [PRECEDENCE] [MCN]``."""
+    route: str | None = None
+    slash = line.find("/")
+    if 4 <= slash <= 8 and line[:slash].isalnum() and line[:slash].isupper():
+        route, line = line[:slash], line[slash + 1 :]
+    words = line.rstrip(" .").split()
+    mcn = None
+    if words and _MCN.fullmatch(words[-1]):
+        mcn = words.pop()
+    precedence = None
+    if words and words[-1] in _PRECEDENCES:
+        precedence = words.pop()
+        if precedence == "IMMEDIATE" and words and words[-1] == "NIACT":
+            precedence = f"{words.pop()} {precedence}"
+    if not words:
+        return None
+    return Recipient(route=route, name=" ".join(words), precedence=precedence, mcn=mcn)
+
+
 def parse_block(block: str) -> list[Recipient]:
     """The addressees of one TO or INFO block (its keyword already removed)."""
+    if "day," in block:
+        block = _INSERTED_DATE.sub("", block)
+    if "PAGE" in block:
+        block = PAGE_LINE.sub("", block)
     out: list[Recipient] = []
     excluded: list[str] = []
     excluding = False
-    for raw in PAGE_LINE.sub("", _INSERTED_DATE.sub("", block)).replace("\r", "").split("\n"):
-        line = " ".join(raw.replace("<br>", " ").split())
+    for raw in block.split("\n"):
+        line = raw.replace("<br>", " ").strip(" \t\r")
         if not line:
             continue
-        xmt = _XMT.match(line)
-        if xmt is not None:
+        if line.startswith("XMT") and (line[3:4] in (" ", "\t", "/")):
             excluding = True
-            line = line[xmt.end() :].strip()
+            line = line[4:].strip()
             if not line:
                 continue
-        m = _LINE.fullmatch(line)
-        if m is None or not m.group("name"):
+        found = _addressee(line)
+        if found is None:
             continue
         if excluding:
             if out:
-                excluded.append(m.group("name"))
+                excluded.append(found.name)
                 last = out[-1]
                 out[-1] = Recipient(
                     last.route, last.name, last.precedence, last.mcn, tuple(excluded)
                 )
             continue
-        out.append(
-            Recipient(
-                route=m.group("route"),
-                name=m.group("name"),
-                precedence=" ".join(m.group("prec").split()) if m.group("prec") else None,
-                mcn=m.group("mcn"),
-            )
-        )
+        out.append(found)
     return out
 
 
@@ -74,13 +90,13 @@ def _block(text: str, start: int, stop: re.Pattern[str] | None) -> str:
         m = stop.search(text, start)
         if m is not None:
             end = m.start()
-    blank = re.compile(r"\n[ \t\r]*\n").search(text, start, end)
+    blank = _BLANK_LINE.search(text, start, end)
     return text[start : blank.start() if blank else end]
 
 
 def extract_recipients(text: str) -> list[Recipient]:
     """The TO addressees of a routing header (``[]`` without a TO line)."""
-    m = _TO.search(text)
+    m = search_line(_TO_FIRST, _TO, text, 0, len(text))
     if m is None:
         return []
     return parse_block(_block(text, m.end(), _INFO))
@@ -88,7 +104,7 @@ def extract_recipients(text: str) -> list[Recipient]:
 
 def extract_info_recipients(text: str) -> list[Recipient]:
     """The INFO addressees of a routing header (``[]`` without an INFO line)."""
-    m = _INFO.search(text)
+    m = search_line(_INFO_FIRST, _INFO, text, 0, len(text))
     if m is None:
         return []
     return parse_block(_block(text, m.end(), None))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .header import is_blank, next_line
+from .lines import find_label, is_blank, next_line
 from .patterns import PAGE_LINE
 from .posts import ALIASES, POSTS
 
@@ -29,7 +29,8 @@ _STOP = re.compile(
     r"|\n[ \t]*(?:¶[ \t]*)?\d{1,2}[ \t]*\.(?!\d)"
 )
 _REF_LINE = re.compile(
-    r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])|[ \t]*[A-Za-z][A-Za-z' -]+\s\d{2,7}\b"
+    r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])"
+    r"|[ \t]*[A-Za-z][A-Za-z' -]+\s\d{2,7}\b"
     r"|[ \t]*'?\d{2,6}\b",
 )
 _SPACED = re.compile(r"[ \t]*(?:[A-Za-z] ){4,}")
@@ -38,7 +39,9 @@ _ITEM_SPLIT = re.compile(
     r"(?:^|(?<=[\s;,]))(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])(?=\s|[A-Z(])"
     r"|;"
 )
-_GLUED = re.compile(r"(?<![A-Z0-9])(?P<year>\d{2}|\d{4})(?P<post>[A-Z]{3,})(?P<serial>\d{1,7})(?![\d/])")
+_GLUED = re.compile(
+    r"(?<![A-Z0-9])(?P<year>\d{2}|\d{4})(?P<post>[A-Z]{3,})(?P<serial>\d{1,7})(?![\d/])"
+)
 _SPACED_ID = re.compile(
     r"(?<![A-Z0-9'])"
     r"(?:(?P<year>'?\d{2,4}|[O0]\d)[ \t]*-?[ \t]*|\((?P<pyear>\d{2})\)[ \t]*)?"
@@ -56,7 +59,7 @@ _DROP = frozenset(
 def find_ref_region(text: str, start: int = 0, end: int | None = None) -> str | None:
     """The REF text after the first REF label in ``text[start:end]`` (page junk removed)."""
     limit = len(text) if end is None else end
-    label = _LABEL.search(text, start, limit)
+    label = find_label(text, ("REF",), _LABEL, start, limit)
     if label is None:
         return None
     stop_at = min(limit, label.end() + _MAX_REGION)
@@ -120,10 +123,11 @@ def cable_ids(region: str, year: int) -> list[str]:
     """Cable ids named in a REF region; ``year`` supplies a missing year."""
     upper = region.upper().replace("\n", " ")
     found: list[tuple[int, str]] = []
-    for m in _GLUED.finditer(upper):
-        post = _post([m.group("post")])
+    for glued in _GLUED.finditer(upper):
+        post = _post([glued.group("post")])
         if post is not None:
-            found.append((m.start(), f"{m.group('year')[-2:]}{post}{int(m.group('serial'))}"))
+            ref = f"{glued.group('year')[-2:]}{post}{int(glued.group('serial'))}"
+            found.append((glued.start(), ref))
     pos = 0
     while True:
         m = _SPACED_ID.search(upper, pos)

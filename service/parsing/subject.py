@@ -14,7 +14,7 @@ import html
 import re
 
 from .body import cached_mark
-from .header import is_blank, next_line
+from .lines import find_label, is_blank, next_line
 from .patterns import DASH_LINE, PAGE_LINE, PARA_START
 
 __all__ = ["extract_subject", "find_subject_label"]
@@ -41,7 +41,7 @@ _MAX_LINES = 6
 
 def find_subject_label(text: str, start: int = 0, end: int | None = None) -> re.Match[str] | None:
     """The first SUBJECT label in ``text[start:end]``."""
-    return _LABEL.search(text, start, len(text) if end is None else end)
+    return find_label(text, ("UBJ",), _LABEL, start, end, back=1)
 
 
 def _is_mark(inner: str) -> bool:

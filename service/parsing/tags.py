@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from .lines import find_label
 from .patterns import PAGE_LINE
 from .tag_vocab import COUNTRY_CODES, FIXES, PHRASES, SUBJECT_CODES
 
@@ -35,7 +36,7 @@ _CODES = SUBJECT_CODES | COUNTRY_CODES
 
 def find_tags_label(text: str, start: int = 0, end: int | None = None) -> re.Match[str] | None:
     """The first TAGS label in ``text[start:end]``."""
-    return _LABEL.search(text, start, len(text) if end is None else end)
+    return find_label(text, ("TAG", "TAS", "TGS", "TAB", "AGS:"), _LABEL, start, end)
 
 
 def _line(text: str, pos: int) -> tuple[str, int]:

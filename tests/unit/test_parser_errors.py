@@ -96,7 +96,9 @@ def test_all_problems_are_reported_together() -> None:
 def test_error_text_lists_each_problem_with_its_line() -> None:
     with pytest.raises(CableParseError) as caught:
         parse_cable(NO_DTG_ROUTING)
-    assert str(caught.value) == "; ".join(f"line {p.line}: {p.message}" for p in caught.value.problems)
+    assert str(caught.value) == "; ".join(
+        f"line {p.line}: {p.message}" for p in caught.value.problems
+    )
     assert str(Problem(None, "empty input: no cable text")) == "empty input: no cable text"
 
 
@@ -141,7 +143,9 @@ def test_banner_above_metadata_keeps_the_highest_and_warns() -> None:
 
 
 def test_metadata_above_banner_keeps_the_highest_and_warns() -> None:
-    cable = parse_cable(_replace("\nCONFIDENTIAL\nEmbassy Tokyo", "\nSECRET//NOFORN\nEmbassy Tokyo"))
+    cable = parse_cable(
+        _replace("\nCONFIDENTIAL\nEmbassy Tokyo", "\nSECRET//NOFORN\nEmbassy Tokyo")
+    )
     assert cable.classification is Level.SECRET
     assert "NOFORN" in cable.caveats
     assert "banner says CONFIDENTIAL but the metadata says SECRET: keeping SECRET" in cable.warnings
@@ -159,7 +163,9 @@ def test_portion_marked_above_the_cable_raises_it_and_warns() -> None:
 def test_reason_that_does_not_fit_the_regime_is_kept_and_warned() -> None:
     cable = parse_cable(_replace("reasons 1.4(b) a \nnd (d)", "reasons 1.5(b) a \nnd (d)"))
     assert cable.reasons == ("1.5(b)", "1.5(d)")
-    assert "reason 1.5(b) does not fit E.O. 12958 as amended (cable of 2007-12-20)" in cable.warnings
+    assert (
+        "reason 1.5(b) does not fit E.O. 12958 as amended (cable of 2007-12-20)" in cable.warnings
+    )
 
 
 def test_parenthesised_words_that_are_no_marks_stay_text() -> None:

@@ -77,7 +77,13 @@ def test_seed_portions_rejoin_exactly(seed_text: str) -> None:
 def test_seed_routing_header(seed_text: str) -> None:
     cable = parse_cable(seed_text)
     assert [r.as_json() for r in cable.recipients] == [
-        {"route": "RUEHC", "name": "SECSTATE WASHDC", "precedence": None, "mcn": "0472", "excluded": []}
+        {
+            "route": "RUEHC",
+            "name": "SECSTATE WASHDC",
+            "precedence": None,
+            "mcn": "0472",
+            "excluded": [],
+        }
     ]
     assert cable.info_recipients[0].name == "AMEMBASSY CANBERRA"
     assert cable.info_recipients[-1].name == "USFJ"  # the banner glued to it is split off

@@ -22,9 +22,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from corpus import CORPUS, peer_cases  # noqa: E402
+from corpus import CORPUS, peer_cases
 
-from service.parsing import (  # noqa: E402
+from service.parsing import (
     CableParseError,
     extract_classified_by,
     extract_decl_date,
