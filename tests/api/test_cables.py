@@ -34,6 +34,10 @@ def variant(
     lines[3] = classification
     serial = ref_id[-4:]
     text = "\n".join(lines).replace("TOKYO 005624", f"TOKYO 00{serial}")
+    if subject is not None:
+        text = text.replace(
+            "SUBJECT: CLUSTER MUNITIONS DEMARCHE DELIVERED TO JAPANESE", f"SUBJECT: {subject}"
+        )
     if classification == "SECRET":
         text = text.replace("C O N F I D E N T I A L", "S E C R E T").replace("(C)", "(S)")
     return text

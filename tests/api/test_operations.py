@@ -33,8 +33,14 @@ def test_readyz_is_503_when_the_schema_is_behind(settings: Settings, engine: Eng
     assert response.json()["detail"] == "The database schema is not at the latest migration"
 
 
-def test_unknown_route_is_a_problem(client: TestClient) -> None:
+def test_unknown_route_without_a_token_reveals_nothing(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_unknown_route_is_a_problem(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = client.get("/api/v1/nothing-here", headers=admin_headers)
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     assert response.json() == {
