@@ -114,10 +114,5 @@ def test_sqlite_connections_are_set_up_for_concurrent_writers(sqlite: Engine) ->
     assert _pragma(sqlite, "foreign_keys") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="T-3.6 asks synchronous=FULL for a record store (a WAL commit under NORMAL may "
-    "roll back on power loss); service/db.py sets NORMAL; its owner decides",
-)
 def test_sqlite_commits_are_durable_across_power_loss(sqlite: Engine) -> None:
     assert _pragma(sqlite, "synchronous") == 2
