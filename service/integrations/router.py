@@ -162,17 +162,21 @@ def create_import(
     is stored, then imported in the background in batches; follow the `Location`. The same
     `Idempotency-Key` with the same body returns the same import (202 again)."""
     del idempotency_key, format  # read (and checked) by receive_upload before the body
-    job, created = imports.create_import(
-        session,
-        actor=principal,
-        import_id=upload.import_id,
-        fmt=upload.fmt,
-        spool_path=upload.path.resolve(),
-        size_bytes=upload.size,
-        body_sha256=upload.sha256,
-        idempotency_key=upload.idempotency_key,
-        idempotency_ttl_seconds=settings.import_idempotency_ttl_seconds,
-    )
+    try:
+        job, created = imports.create_import(
+            session,
+            actor=principal,
+            import_id=upload.import_id,
+            fmt=upload.fmt,
+            spool_path=upload.path.resolve(),
+            size_bytes=upload.size,
+            body_sha256=upload.sha256,
+            idempotency_key=upload.idempotency_key,
+            idempotency_ttl_seconds=settings.import_idempotency_ttl_seconds,
+        )
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
     if not created:
         upload.path.unlink(missing_ok=True)
         response.headers["Idempotent-Replayed"] = "true"
