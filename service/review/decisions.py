@@ -63,7 +63,9 @@ class ReferralAnswer:
 def unprocessable(problems: list[Problem], what: str) -> Unprocessable:
     return Unprocessable(
         f"The {what} cannot be stored: " + "; ".join(problem.msg for problem in problems),
-        errors=[{"loc": list(problem.loc), "msg": problem.msg} for problem in problems],
+        errors=[
+            {"loc": [str(part) for part in problem.loc], "msg": problem.msg} for problem in problems
+        ],
     )
 
 

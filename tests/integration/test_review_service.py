@@ -317,9 +317,9 @@ def test_bad_decision_is_422_with_every_problem_and_writes_nothing(engine: Engin
     with pytest.raises(Unprocessable) as raised:
         _decide(engine, ref_id, 1, bad)
     assert [e["loc"] for e in raised.value.errors or []] == [
-        ["body", "redactions", 0, "end"],
-        ["body", "redactions", 1, "end"],
-        ["body", "redactions", 1, "exemption"],
+        ["body", "redactions", "0", "end"],
+        ["body", "redactions", "1", "end"],
+        ["body", "redactions", "1", "exemption"],
     ]
     assert "codes that fit: 1.4(a)-1.4(h)" in raised.value.detail
     with unit_of_work(engine, write=False) as session:
