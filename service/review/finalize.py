@@ -40,7 +40,7 @@ from service.release import (
 from service.review import states
 from service.review.models import ApprovalOutcome, DecisionAction, Release
 from service.review.queries import HistoryEntry, history
-from service.review.states import CableState, PortionState
+from service.review.states import PortionState
 
 UNDECIDED = "UNDECIDED"
 _FINAL_ACTIONS = frozenset({DecisionAction.release, DecisionAction.redact, DecisionAction.withhold})
@@ -207,18 +207,16 @@ def finalize(session: Session, *, ref_id: str, actor: Principal, today: date) ->
     return release
 
 
-def stored_release(session: Session, *, ref_id: str) -> Release:
+def stored_release(session: Session, *, cable: Cable) -> Release:
     """The stored release of a finalized cable; NotFound before finalization."""
-    cable = cable_by_ref(session, ref_id)
     release = session.exec(select(Release).where(col(Release.cable_id) == cable.id)).first()
     if release is None:
-        raise NotFound(f"{ref_id} has not been released")
+        raise NotFound(f"{cable.ref_id} has not been released")
     return release
 
 
-def preview(session: Session, *, ref_id: str, viewer: Principal, today: date) -> ReleaseDocument:
+def preview(session: Session, *, cable: Cable, viewer: Principal, today: date) -> ReleaseDocument:
     """What the release would be if finalized now, as `viewer` may see it."""
-    cable = cable_by_ref(session, ref_id)
     return build_document(
         session,
         cable=cable,
@@ -227,7 +225,3 @@ def preview(session: Session, *, ref_id: str, viewer: Principal, today: date) ->
         released_on=today,
         is_preview=True,
     )
-
-
-def is_finalized(cable_status: str) -> bool:
-    return CableState(cable_status) in states.FINAL_CABLE_STATES

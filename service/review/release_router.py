@@ -16,6 +16,7 @@ from service.errors import DomainError, Forbidden
 from service.release import render_json, render_pdf, render_text
 from service.review import finalize as finalizing
 from service.review.router import ContextDep
+from service.review.states import FINAL_CABLE_STATES
 
 router = APIRouter(prefix="/api/v1/cables", tags=["release"])
 
@@ -117,9 +118,9 @@ def read_release(
     if preview and not principal.has_role(Role.supervisor):
         raise Forbidden("Only supervisors may preview a release")
     cable = finalizing.cable_by_ref(session, ref_id)
-    if preview and not finalizing.is_finalized(cable.status):
+    if preview and cable.status not in FINAL_CABLE_STATES:
         document = finalizing.preview(
-            session, ref_id=ref_id, viewer=principal, today=context.clock.today()
+            session, cable=cable, viewer=principal, today=context.clock.today()
         )
         if media_type == PDF:
             return Response(render_pdf(document), media_type=PDF)
@@ -127,7 +128,7 @@ def read_release(
             return Response(render_text(document), media_type="text/plain; charset=utf-8")
         body = json.dumps(render_json(document), ensure_ascii=False, indent=2)
         return Response(body, media_type=JSON)
-    release = finalizing.stored_release(session, ref_id=ref_id)
+    release = finalizing.stored_release(session, cable=cable)
     headers = {"ETag": f'"{release.json_sha256[:32]}"', "Vary": "Accept"}
     if media_type == PDF:
         headers["ETag"] = f'"{release.pdf_sha256[:32]}"'
