@@ -52,8 +52,14 @@ _BANNER = re.compile(
     rf"(?P<cls>{_CLASS}){_NOFORN}{_SECTION}[ \t]+{_POST}[ \t]+(?P<serial>\d{{2,6}})(?![\d])",
     re.IGNORECASE,
 )
-# Letter groups every banner word contains in one of its written forms (upper case).
-_HINTS = ("C O N", "O N F", "ONF", "E C R", "ECR", "UNCL", "U N C", "LIMITED OFF", "T O P")
+# Letter groups every banner word contains in one of its written forms, in the cases
+# seen ("C O N F", "CONFIDENTIAL", "C o n f i d e n t i a l", "Confidential").
+_HINTS = (
+    "O N F", "ONF", "E C R", "ECR", "UNCL", "U N C", "LIMITED OFF", "T O P",
+    "o n f", "onf", "e c r", "ecr", "Uncl", "u n c", "uncl",
+)  # fmt: skip
+# A banner word starts at most this many characters before its hint ("CC O N F").
+_HINT_LEAD = 4
 # Words after which a glued stray letter belongs to the banner ("PRIORITYCSE C R E T").
 _GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|/)$")
 
@@ -97,24 +103,24 @@ def _absorb(text: str, line_start: int, start: int) -> int:
 
 def _search(text: str, start: int, end: int) -> re.Match[str] | None:
     """The first banner match, trying only the lines that hold a hint of one."""
-    region = text[start:end]
-    upper = region.upper()
-    if len(upper) != len(region):
-        return _BANNER.search(text, start, end)
-    pos = 0
+    pos = start
     while True:
-        hits = [p for p in (upper.find(hint, pos) for hint in _HINTS) if p != -1]
-        if not hits:
+        hit = end
+        for hint in _HINTS:
+            found = text.find(hint, pos, hit)
+            if found != -1:
+                hit = found
+        if hit == end:
             return None
-        hit = min(hits)
-        line_begin = upper.rfind("\n", 0, hit) + 1
-        line_end = upper.find("\n", hit)
+        line_begin = max(text.rfind("\n", 0, hit) + 1, pos)
+        line_end = text.find("\n", hit, end)
         if line_end == -1:
-            line_end = len(upper)
-        m = _BANNER.search(text, start + max(line_begin, pos), start + line_end)
-        if m is not None:
-            return m
-        pos = line_end + 1
+            line_end = end
+        for begin in range(max(hit - _HINT_LEAD, line_begin), hit + 1):
+            m = _BANNER.match(text, begin, line_end)
+            if m is not None:
+                return m
+        pos = hit + 1
 
 
 def find_banner(text: str, start: int, end: int) -> Banner | None:

@@ -26,22 +26,19 @@ from typing import NamedTuple
 
 from service.markings import Mark, looks_like_mark, parse_mark
 
-from .lines import is_blank, next_line, prev_line
+from .lines import is_blank, prev_line
 from .patterns import DASH_LINE, PARA_START
 
 __all__ = ["Start", "cached_mark", "find_starts"]
 
 _MAX_JUMP = 5
-_MARK_AFTER_NUMBER = re.compile(r"[ \t]*\([ \t]*(?P<inner>[^()\n]{1,60}?)[ \t]*\)")
+_MARK_AFTER_NUMBER = re.compile(r"[ \t]*\([ \t]*([^()\n]{1,60}?)[ \t]*\)")
 _ENTIRE_AFTER = re.compile(r"[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT", re.IGNORECASE)
 _ENTIRE_BARE = re.compile(
     r"[ \t]*(?P<head>[A-Za-z][A-Za-z/ ]{0,60}?)[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT",
     re.IGNORECASE,
 )
-_CANDIDATE = re.compile(
-    r"\n[ \t]*(?:¶[ \t]*)?(?:(?P<num>\d{1,3})[ \t]*\.(?![\d.])"
-    r"|\((?P<inner>[A-Za-z][A-Za-z/ \-]{0,29})\))"
-)
+_CANDIDATE = re.compile(r"\n[ \t¶]*(?:(\d{1,3})[ \t]*\.(?![\d.])|\(([A-Za-z][A-Za-z/ \-]{0,29})\))")
 _HEADING_MAX = 80
 _ITEM_NEIGHBOURS = {"C": ("B", "D"), "S": ("R", "T"), "U": ("T", "V")}
 
@@ -121,23 +118,22 @@ def _with_heading(text: str, start: int, floor: int) -> int:
     return start
 
 
-def _numbered_mark(text: str, pos: int, end: int) -> tuple[str | None, Mark | None, bool]:
-    m = _MARK_AFTER_NUMBER.match(text, pos, end)
+def _numbered_mark(text: str, pos: int) -> tuple[str | None, Mark | None, bool]:
+    """The mark after a paragraph number at ``pos``: as written, parsed, unknown."""
+    m = _MARK_AFTER_NUMBER.match(text, pos)
     if m is not None:
-        inner = m.group("inner")
-        entire_after = "NTIRE" in text[m.end() : m.end() + 20].upper()
-        if (
-            entire_after
-            and _ENTIRE_AFTER.match(text, m.end(), end)
-            and "ENTIRE" not in inner.upper()
-        ):
+        written = m.group(1)
+        inner = written
+        after = m.end()
+        entire = text.find("NTIRE", after, after + 20) != -1 and "ENTIRE" not in inner.upper()
+        if entire and _ENTIRE_AFTER.match(text, after):
             inner = f"{inner} - ENTIRE TEXT"
         mark, unknown = cached_mark(inner)
         if mark is not None or unknown:
-            return m.group("inner"), mark, unknown
+            return written, mark, unknown
         return None, None, False
-    if "NTIRE" in text[pos : pos + 80].upper():
-        e = _ENTIRE_BARE.match(text, pos, end)
+    if text.find("NTIRE", pos, pos + 80) != -1 or text.find("ntire", pos, pos + 80) != -1:
+        e = _ENTIRE_BARE.match(text, pos)
         if e is not None:
             mark, _ = cached_mark(f"{e.group('head')} - ENTIRE TEXT")
             if mark is not None:
@@ -170,7 +166,7 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
         begin = m.start() + 1
         if begin < floor:
             continue
-        num = m.group("num")
+        num, inner = m.groups()
         if num is not None:
             if begin < numbered_from:
                 continue
@@ -184,11 +180,9 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
                 elif not (last + 1 < n <= last + _MAX_JUMP and (after_blank or not spaced)):
                     continue
             last = n
-            end, _ = next_line(text, m.end())
-            written, mark, unknown = _numbered_mark(text, m.end(), end)
+            written, mark, unknown = _numbered_mark(text, m.end())
             found.append(Start(begin, begin, num, written, mark, unknown))
             continue
-        inner = m.group("inner")
         mark, _ = cached_mark(inner)
         if mark is None or not _after_blank(text, begin, floor) or _item_letter(text, inner, begin):
             continue

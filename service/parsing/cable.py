@@ -23,8 +23,8 @@ from service.schedule import compute
 from .body import Start, find_starts
 from .classified_by import ClassifiedBy, find_classified_by
 from .errors import CableParseError, Problem
-from .header import Layout, locate
-from .lines import next_line
+from .header import Layout, is_caption, locate
+from .lines import find_label, next_line
 from .metadata import Metadata, looks_like_metadata, read_metadata
 from .model import ParsedCable, ParsedPortion
 from .patterns import CAPTION_LINE, CAVEAT_WORD
@@ -121,7 +121,7 @@ def _caveats(text: str, layout: Layout, meta_caveats: tuple[str, ...]) -> tuple[
     pos = lead_end
     while pos < layout.fields_end:
         end, nxt = next_line(text, pos)
-        line = CAPTION_LINE.match(text, pos, end) if pos == 0 or text[pos - 1] == "\n" else None
+        line = CAPTION_LINE.match(text, pos, end) if is_caption(text, pos, end) else None
         if line is not None:
             words.extend(m.group(0) for m in CAVEAT_WORD.finditer(line.group(0)))
             if "//" in line.group(0):
@@ -160,7 +160,7 @@ def _classification(
 def _decl(
     zone: str, cable_date: date | None, warnings: list[str]
 ) -> tuple[str | None, Decl | None]:
-    m = _EO.search(zone)
+    m = find_label(zone, ("E.O", "E. O", "EO 1", "EO1", "E.0", "EO:"), _EO)
     if m is None:
         return None, None
     eo = m.group("num")

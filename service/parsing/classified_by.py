@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from service.markings import normalise_reasons
 
@@ -91,6 +92,7 @@ def _statement(text: str, start: int) -> str:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _is_title(token: str) -> bool:
     bare = token.strip(".,;:()'").upper()
     if not bare:

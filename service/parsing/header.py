@@ -26,7 +26,7 @@ from .dtg import Dtg, find_dtg
 from .lines import is_blank, next_line, search_line
 from .patterns import CAPTION_LINE, DASH_LINE, PARA_START
 
-__all__ = ["Label", "Layout", "find_labels", "locate"]
+__all__ = ["Label", "Layout", "find_labels", "is_caption", "locate"]
 
 _HEAD_LIMIT = 40_000
 _FIELDS_LIMIT = 6_000
@@ -44,12 +44,17 @@ _LABEL_UP = re.compile(
     r"|REF(?:S|TELS?|\(S\))?(?:[ \t]*[:.]|[ \t]+(?=[A-Z(\[]\S))"
     r"|CLASSIFIED[ \t]+(?:CONFIDENTIAL[ \t]+)?BY(?![ \t]+LINE)"
 )
+_LABEL_NEEDLES = (
+    "E.O", "E. O", "EO ", "EO1", "EO:", "E.0", "TAG", "TAS", "TGS", "TAB", "AGS:", "UBJ",
+    "REF", "CLASSIFIED",
+)  # fmt: skip
 _LABEL_KIND = {"E": "eo", "T": "tags", "A": "tags", "S": "subject", "U": "subject", "R": "ref"}
 _REF_ITEM = re.compile(
     r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])[ \t]*\S"
     r"|[ \t]*[A-Z][A-Za-z' -]+\s\d{2,6}\b"
 )
 _SPACED = re.compile(r"[ \t]*(?:[A-Z] ){4,}")
+_CAPTION_HINTS = ("DIS", "NOFORN", "SENSITIVE", "OFFICIAL", "INTERNET", "ROGER", "CHEROKEE")
 _ROUTING_LINE = re.compile(r"[ \t]*(?:TO|INFO|XMT)\b[^\n]*|[ \t]*[A-Z0-9][A-Z0-9 /&().,'\-]*\r?")
 
 
@@ -85,23 +90,36 @@ def find_labels(text: str, start: int, end: int) -> list[Label]:
     upper = region.upper()
     if len(upper) != len(region):  # a character whose capital is longer: keep offsets
         upper = "".join(ch if len(ch.upper()) != 1 else ch.upper() for ch in region)
-    labels: list[Label] = []
-    for m in _LABEL_UP.finditer(upper):
-        i = m.start()
-        first = upper[i]
-        before = upper[i - 1] if i else " "
-        if first == "A":
-            if not before.isspace():
-                continue
-        elif before.isalpha() or (first in "SU" and before == "("):
-            continue
-        word = m.group(0)
-        colon_less = first in "SR" and ":" not in word and "." not in word[3:]
-        if colon_less and not region[i : m.end()].strip().isupper():
-            continue  # "subject to", "Ref A" in prose need a colon
-        kind = "cby" if first == "C" else _LABEL_KIND[first]
-        labels.append(Label(kind, start + i, start + m.end()))
-    return labels
+    found: dict[int, Label] = {}
+    for needle in _LABEL_NEEDLES:
+        pos = upper.find(needle)
+        while pos != -1:
+            i = pos - 1 if needle == "UBJ" and pos and upper[pos - 1] == "S" else pos
+            if i not in found:
+                label = _label_at(region, upper, i)
+                if label is not None:
+                    found[i] = Label(label[0], start + i, start + label[1])
+            pos = upper.find(needle, pos + 1)
+    return [found[i] for i in sorted(found)]
+
+
+def _label_at(region: str, upper: str, i: int) -> tuple[str, int] | None:
+    """``(kind, end)`` of a label starting at ``i`` of the upper-cased ``region``."""
+    m = _LABEL_UP.match(upper, i)
+    if m is None:
+        return None
+    first = upper[i]
+    before = upper[i - 1] if i else " "
+    if first == "A":
+        if not before.isspace():
+            return None
+    elif before.isalpha() or (first in "SU" and before == "("):
+        return None
+    word = m.group(0)
+    colon_less = first in "SR" and ":" not in word and "." not in word[3:]
+    if colon_less and not region[i : m.end()].strip().isupper():
+        return None  # "subject to", "Ref A" in prose need a colon
+    return ("cby" if first == "C" else _LABEL_KIND[first]), m.end()
 
 
 def _fields_end(text: str, last: Label, limit: int) -> int:
@@ -133,11 +151,21 @@ def _fields_end(text: str, last: Label, limit: int) -> int:
     return min(pos, limit)
 
 
+def is_caption(text: str, start: int, end: int) -> bool:
+    """True for a line holding only caveat captions (``SIPDIS``, ``NOFORN``, ...)."""
+    if start and text[start - 1] != "\n":
+        return False
+    line = text[start:end].upper()
+    if "/" not in line and not any(word in line for word in _CAPTION_HINTS):
+        return False
+    return CAPTION_LINE.match(text, start, end) is not None
+
+
 def _skip_captions(text: str, pos: int, limit: int) -> int:
     """Move past blank and caption lines; stop at the first other line."""
     while pos < limit:
         end, nxt = next_line(text, pos)
-        if not (is_blank(text, pos, end) or CAPTION_LINE.match(text, pos, end)):
+        if not (is_blank(text, pos, end) or is_caption(text, pos, end)):
             return pos
         pos = nxt
     return limit
@@ -151,7 +179,7 @@ def _routing_end(text: str, pos: int, limit: int) -> int:
             is_blank(text, pos, end)
             or not _ROUTING_LINE.fullmatch(text, pos, end)
             or find_labels(text, pos, end)
-            or CAPTION_LINE.match(text, pos, end)
+            or is_caption(text, pos, end)
         ):
             return pos
         pos = nxt

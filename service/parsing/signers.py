@@ -17,6 +17,7 @@ import re
 __all__ = ["extract_signers"]
 
 _TAIL = 2000
+_MAX_LINES = 40
 _TRAILER = re.compile(
     r"[ \t]*(?:"
     r"(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE|SENSITIVE(?: BUT UNCLASSIFIED)?"
@@ -78,7 +79,7 @@ def _signature(line: str, previous: str | None) -> list[str] | None:
 
 def extract_signers(text: str, *, c14n: bool = False) -> list[str]:
     """The signer names at the end of ``text`` (``[]`` when the cable ends otherwise)."""
-    lines = text[-_TAIL:].replace("\r", "").split("\n")
+    lines = text[-_TAIL:].replace("\r", "").rsplit("\n", _MAX_LINES)
     for i in range(len(lines) - 1, -1, -1):
         line = lines[i]
         if _TRAILER.match(line):

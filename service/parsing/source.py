@@ -52,6 +52,6 @@ def decode(data: str | bytes) -> str:
         raise TypeError(f"parse_cable expects str or bytes, not {type(data).__name__}")
     if "\0" in text:
         raise CableParseError(_nul_problems(text))
-    if not text.strip():
+    if not text or text.isspace():
         raise CableParseError([Problem(None, "empty input: no cable text")])
     return text

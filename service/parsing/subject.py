@@ -101,7 +101,8 @@ def extract_subject(text: str, *, clean: bool = True) -> str:
     cut = _STOP_INLINE.search(value)
     if cut is not None:
         value = value[: cut.start()]
-    value = _ENTITY.sub(lambda m: html.unescape(m.group(0)), value)
+    if "&#" in value:
+        value = _ENTITY.sub(lambda m: html.unescape(m.group(0)), value)
     value = " ".join(value.split())
     if clean:
         lead = _LEADING_MARK.match(value)

@@ -30,6 +30,7 @@ _LABEL_LINE = re.compile(
 _CONT_COMMA = re.compile(r"[ \t]*[A-Za-z_-]+[ \t]*,")
 _TOKEN = re.compile(r"\([^()]*\)?|[^\s,;()]+")
 _MAX_PHRASE = max(len(k) for k in PHRASES)
+_PHRASE_STARTS = frozenset(k[0] for k in PHRASES)
 _SKIP = frozenset({"SIPDIS", ""})
 _CODES = SUBJECT_CODES | COUNTRY_CODES
 
@@ -92,7 +93,8 @@ def _canonical_words(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
-        for size in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
+        sizes = range(min(_MAX_PHRASE, len(words) - i), 1, -1) if words[i] in _PHRASE_STARTS else ()
+        for size in sizes:
             phrase = PHRASES.get(tuple(words[i : i + size]))
             if phrase is not None:
                 out.extend(phrase)
