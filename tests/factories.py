@@ -157,12 +157,13 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def leaked_windows(body: str | bytes, windows: set[str], size: int = WINDOW) -> set[str]:
-    """The windows of `windows` found in `body`: in the raw text, and (for JSON) in every
-    decoded string, so escaped newlines or quotes cannot hide a match."""
+    """The windows of `windows` found in `body`: for JSON, in every decoded string (so
+    escaped newlines or quotes cannot hide a match, nor JSON escapes fake one), else in the
+    raw text."""
     raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     texts: list[str] = [raw]
     with suppress(ValueError):
-        texts.extend(_strings(json.loads(raw)))
+        texts = list(_strings(json.loads(raw)))
     found: set[str] = set()
     for text in texts:
         if len(text) < size:
