@@ -36,7 +36,7 @@ Rule = set[Role] | Literal["public", "own-token"]
 ANY_ROLE = set(Role)
 ADMIN = {Role.admin}
 INGEST = {Role.supervisor, Role.admin, Role.integration}
-SCHEDULE = {Role.supervisor, Role.integration}
+SUPERVISOR_OR_INTEGRATION = {Role.supervisor, Role.integration}
 AUDIT = {Role.supervisor, Role.admin}
 SUPERVISOR = {Role.supervisor}
 
@@ -64,10 +64,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/cables"): ANY_ROLE,
     ("GET", "/api/v1/cables/{ref_id}"): ANY_ROLE,
     # schedule
-    ("GET", "/api/v1/schedule/due"): SCHEDULE,
-    ("GET", "/api/v1/schedule/overdue"): SCHEDULE,
-    ("GET", "/api/v1/schedule/summary"): SCHEDULE,
-    ("POST", "/api/v1/schedule/calendar-token"): SCHEDULE,
+    ("GET", "/api/v1/schedule/due"): SUPERVISOR_OR_INTEGRATION,
+    ("GET", "/api/v1/schedule/overdue"): SUPERVISOR_OR_INTEGRATION,
+    ("GET", "/api/v1/schedule/summary"): SUPERVISOR_OR_INTEGRATION,
+    ("POST", "/api/v1/schedule/calendar-token"): SUPERVISOR_OR_INTEGRATION,
     ("GET", "/api/v1/schedule/calendar.ics"): OWN_TOKEN,
     # routing
     ("GET", "/api/v1/routing/rules"): SUPERVISOR,
@@ -83,7 +83,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/cables/{ref_id}/portions/{seq}/decision"): {Role.reviewer},
     ("POST", "/api/v1/cables/{ref_id}/portions/{seq}/approve"): {Role.approver},
     ("POST", "/api/v1/cables/{ref_id}/portions/{seq}/return"): {Role.approver},
-    ("POST", "/api/v1/cables/{ref_id}/portions/{seq}/referral"): {Role.supervisor, Role.integration},
+    ("POST", "/api/v1/cables/{ref_id}/portions/{seq}/referral"): {
+        Role.supervisor,
+        Role.integration,
+    },
     ("PUT", "/api/v1/cables/{ref_id}/portions/{seq}/assignee"): {Role.supervisor},
     ("GET", "/api/v1/queue"): {Role.reviewer, Role.approver},
     ("GET", "/api/v1/review/policy"): {Role.supervisor},
