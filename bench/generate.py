@@ -428,6 +428,20 @@ def _routing(
     return lines
 
 
+def _serial(index: int) -> int:
+    """A serial unique to `index` (a bijection of 0..999,999, then a million more each)."""
+    return (index % 1_000_000) * 7919 % 1_000_000 + index // 1_000_000 * 1_000_000 + 1
+
+
+def cable_identity(index: int, seed: int) -> tuple[str, datetime]:
+    """The reference id and creation time of cable `index`, without rendering its text
+    (the same first draws as `make_cable`)."""
+    rng = random.Random(seed * 1_000_003 + index)
+    _cls, created = _pick_class_and_date(rng)
+    origin = _ORIGINS.pick(rng)
+    return f"{created:%y}{origin[1]}{_serial(index)}", created
+
+
 def make_cable(index: int, seed: int, pools: Pools) -> GeneratedCable:
     """Cable number `index` of the run seeded with `seed` (depends on nothing else)."""
     rng = random.Random(seed * 1_000_003 + index)
@@ -435,7 +449,7 @@ def make_cable(index: int, seed: int, pools: Pools) -> GeneratedCable:
     level = cls[0] if cls[0] != "U" else "U"
     noforn, fouo = cls.endswith("NOFORN"), cls.endswith("ONLY")
     o = _ORIGINS.pick(rng)
-    serial = (index % 1_000_000) * 7919 % 1_000_000 + index // 1_000_000 * 1_000_000 + 1
+    serial = _serial(index)
     ref_id = f"{created:%y}{o[1]}{serial}"
     subject = pools.subjects[rng.randrange(len(pools.subjects))]
     count = max(1, min(60, round(rng.lognormvariate(math.log(8), 0.6))))

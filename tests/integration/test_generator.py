@@ -59,6 +59,8 @@ def test_runs_are_reproducible_and_cable_i_depends_only_on_seed_and_i(
     assert first[20:] == [c.text for c in generate.generate(30, seed=3, start=20)]
     assert first != [c.text for c in generate.generate(50, seed=4)]
     assert len({c.ref_id for c in generate.generate(5000, seed=3)}) == 5000
+    identities = [generate.cable_identity(i, 3) for i in range(50)]
+    assert identities == [(c.ref_id, c.created) for c in generate.generate(50, seed=3)]
 
 
 def test_csv_and_ndjson_outputs(generate: ModuleType, tmp_path: Path) -> None:
