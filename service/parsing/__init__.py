@@ -10,11 +10,7 @@ unusable input raises (``CableParseError``); values come from the text only.
 
 from __future__ import annotations
 
-from datetime import date
-
-from service.decl import parse_decl
-
-from .cable import parse_cable
+from .cable import extract_decl_date, parse_cable
 from .classified_by import extract_classified_by, normalise_name
 from .errors import CableParseError, Problem
 from .model import ParsedCable, ParsedPortion, Recipient
@@ -41,16 +37,3 @@ __all__ = [
     "normalise_name",
     "parse_cable",
 ]
-
-_EO_LINE = __import__("re").compile(
-    r"(?<![A-Za-z])E\.?[ \t]?O\.?[ \t]*\d{4,5}\b(?P<rest>[^\n]*)", __import__("re").IGNORECASE
-)
-
-
-def extract_decl_date(text: str, *, cable_date: date | None = None) -> date | None:
-    """The DECL date of the first E.O. line in ``text`` (``None`` for N/A, OADR, ...)."""
-    m = _EO_LINE.search(text)
-    if m is None:
-        return None
-    decl, _ = parse_decl(m.group("rest"), cable_date=cable_date)
-    return decl.date

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from service.decl import Decl, parse_decl
+from service.decl import Decl, DeclKind, parse_decl
 from service.markings import Level, level_rank, max_level, parse_classification
 from service.schedule import compute
 
@@ -35,7 +35,7 @@ from .source import decode, line_of
 from .subject import extract_subject
 from .tags import extract_tags
 
-__all__ = ["parse_cable"]
+__all__ = ["extract_decl_date", "find_eo_line", "parse_cable"]
 
 _EO = re.compile(r"(?<![A-Za-z])E\.?[ \t]?O\.?[ \t]*(?P<num>\d{4,5})\b[ \t]*", re.IGNORECASE)
 _KNOWN_ORDERS = frozenset({"10501", "10964", "11652", "12065", "12356", "12958", "13292", "13526"})
@@ -157,17 +157,36 @@ def _classification(
     return meta_level or banner_level, meta_caveats
 
 
+def find_eo_line(text: str) -> tuple[str, str] | None:
+    """The first E.O. line in ``text``: the order number and what follows it on the line."""
+    m = find_label(text, ("E.O", "E. O", "EO 1", "EO1", "E.0", "EO:"), _EO)
+    if m is None:
+        return None
+    end = text.find("\n", m.end())
+    return m.group("num"), text[m.end() : end if end != -1 else len(text)]
+
+
+def extract_decl_date(text: str, *, cable_date: date | None = None) -> date | None:
+    """The declassify-on date the first E.O. line of ``text`` instructs (``None`` for N/A,
+    OADR, events, or a record of a past declassification)."""
+    found = find_eo_line(text)
+    if found is None:
+        return None
+    decl, _ = parse_decl(found[1], cable_date=cable_date)
+    if decl.kind not in (DeclKind.DATE, DeclKind.EXEMPTION) or decl.text is not None:
+        return None
+    return decl.date
+
+
 def _decl(
     zone: str, cable_date: date | None, warnings: list[str]
 ) -> tuple[str | None, Decl | None]:
-    m = find_label(zone, ("E.O", "E. O", "EO 1", "EO1", "E.0", "EO:"), _EO)
-    if m is None:
+    found = find_eo_line(zone)
+    if found is None:
         return None, None
-    eo = m.group("num")
+    eo, raw = found
     if eo not in _KNOWN_ORDERS:
         warnings.append(f"E.O. {eo} is not a known classification order (typo?)")
-    end = zone.find("\n", m.end())
-    raw = zone[m.end() : end if end != -1 else len(zone)]
     decl, decl_warnings = parse_decl(raw, cable_date=cable_date)
     warnings.extend(decl_warnings)
     return eo, decl
