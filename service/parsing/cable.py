@@ -27,7 +27,7 @@ from .header import Layout, is_caption, locate
 from .lines import find_label, next_line
 from .metadata import Metadata, looks_like_metadata, read_metadata
 from .model import ParsedCable, ParsedPortion
-from .patterns import CAPTION_LINE, CAVEAT_WORD
+from .patterns import CAPTION_LINE, CAVEAT_WORD, PAGE_LINE
 from .recipients import extract_info_recipients, extract_recipients
 from .references import cable_ids, find_ref_region, reference_items
 from .signers import extract_signers
@@ -198,7 +198,9 @@ def _portions(
     starts = find_starts(text, layout.fields_end, layout.first_para)
     body_start = layout.body_start
     assert body_start is not None
-    if not starts or body_start < starts[0].offset:
+    if not starts or (
+        body_start < starts[0].offset and not _rules_only(text, body_start, starts[0].offset)
+    ):
         starts.insert(0, Start(body_start, body_start, None, None, None, False))
     marked = [s for s in starts if s.mark is not None]
     highest = max_level(*(s.mark.level for s in marked if s.mark)) if marked else None
@@ -232,6 +234,18 @@ def _portions(
             ParsedPortion(seq, start.number, marking, portion_level, text[start.offset : end])
         )
     return tuple(portions), level
+
+
+def _rules_only(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` holds only blank, dashed and page-break lines.
+
+    Such lines between the header fields and the first paragraph stay in the header.
+    """
+    for line in text[start:end].split("\n"):
+        core = line.strip(" \t\r-=_\\")
+        if core and not PAGE_LINE.fullmatch(core):
+            return False
+    return True
 
 
 def _classified_by(text: str, layout: Layout, zone: str) -> ClassifiedBy | None:

@@ -21,7 +21,7 @@ __all__ = [
 PARA_START = re.compile(r"^[ \t]*(?:¶[ \t]*)?(?P<num>\d{1,3})[ \t]*\.(?![\d.])", re.MULTILINE)
 """A numbered paragraph: ``¶1. (C)``, ``1.(C)``, ``  ¶12.  (S)`` (not ``1.4`` or ``1..``)."""
 
-DASH_LINE = re.compile(r"[ \t]*(?:[-=_][ \t]*){3,}\r?")
+DASH_LINE = re.compile(r"[ \t]*(?:[-=_][ \t]*){3,}\\?[ \t]*\r?")
 """A line of dashes framing a heading (use with ``fullmatch`` on one line)."""
 
 _CAVEATS = (
