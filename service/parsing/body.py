@@ -21,6 +21,7 @@ item letters ``(A)``..``(H)``) never create a portion or a mark.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -40,6 +41,8 @@ _ENTIRE_BARE = re.compile(
 )
 _CANDIDATE = re.compile(r"\n[ \t¶]*(?:(\d{1,3})[ \t]*\.(?![\d.])|\(([A-Za-z][A-Za-z/ \-]{0,29})\))")
 _HEADING_MAX = 80
+_ITEM_WINDOW = 3000
+_SINGLE_LETTER = re.compile(r"\(([A-Z])\)")
 _ITEM_NEIGHBOURS = {"C": ("B", "D"), "S": ("R", "T"), "U": ("T", "V")}
 
 
@@ -141,14 +144,28 @@ def _numbered_mark(text: str, pos: int) -> tuple[str | None, Mark | None, bool]:
     return None, None, False
 
 
-def _item_letter(text: str, inner: str, pos: int) -> bool:
-    """True when ``(C)`` is an item letter between ``(B)`` and ``(D)`` paragraphs."""
-    neighbours = _ITEM_NEIGHBOURS.get(inner.strip().upper())
-    if neighbours is None:
+class _ItemLetters:
+    """Where single-letter parentheses ``(A)``, ``(B)`` ... stand, found on first use."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._where: dict[str, list[int]] | None = None
+
+    def is_item(self, inner: str, pos: int) -> bool:
+        """True when ``(C)`` is an item letter between ``(B)`` and ``(D)`` paragraphs."""
+        neighbours = _ITEM_NEIGHBOURS.get(inner.strip().upper())
+        if neighbours is None:
+            return False
+        if self._where is None:
+            self._where = {}
+            for m in _SINGLE_LETTER.finditer(self._text):
+                self._where.setdefault(m.group(1), []).append(m.start())
+        for letter in neighbours:
+            places = self._where.get(letter, [])
+            i = bisect_left(places, pos - _ITEM_WINDOW)
+            if i < len(places) and places[i] <= pos + _ITEM_WINDOW:
+                return True
         return False
-    before, after = neighbours
-    window = text[max(0, pos - 3000) : pos + 3000]
-    return f"({before})" in window or f"({after})" in window
 
 
 def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
@@ -161,6 +178,7 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
     last: int | None = None
     spaced = True  # paragraphs separated by blank lines (False in some HTML copies)
     numbered_from = first_para if first_para is not None else len(text)
+    items = _ItemLetters(text)
     scan_from = floor - 1 if floor > 0 else 0
     for m in _CANDIDATE.finditer(text, scan_from):
         begin = m.start() + 1
@@ -184,7 +202,7 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
             found.append(Start(begin, begin, num, written, mark, unknown))
             continue
         mark, _ = cached_mark(inner)
-        if mark is None or not _after_blank(text, begin, floor) or _item_letter(text, inner, begin):
+        if mark is None or not _after_blank(text, begin, floor) or items.is_item(inner, begin):
             continue
         found.append(Start(begin, begin, None, inner, mark, False))
     starts: list[Start] = []

@@ -23,7 +23,7 @@ from datetime import date
 
 from .banner import Banner, find_banner
 from .dtg import Dtg, find_dtg
-from .lines import is_blank, next_line, search_line
+from .lines import first_content_line, is_blank, next_line, search_line
 from .patterns import CAPTION_LINE, DASH_LINE, PARA_START
 
 __all__ = ["Label", "Layout", "find_labels", "is_caption", "locate"]
@@ -228,18 +228,12 @@ def locate(text: str, start: int, *, near: date | None = None) -> Layout:
         first_para = _para(text, zone_start, limit)
     label_limit = first_para if first_para is not None else min(limit, zone_start + _FIELDS_LIMIT)
     labels = find_labels(text, zone_start, label_limit)
-    fields_end = _fields_end(text, labels[-1], label_limit) if labels else zone_start
-    fields_end = _skip_captions(text, fields_end, label_limit)
+    fields_limit = first_para if first_para is not None else len(text)
+    fields_end = _fields_end(text, labels[-1], fields_limit) if labels else zone_start
+    fields_end = _skip_captions(text, fields_end, fields_limit)
     if first_para is not None and first_para < fields_end:
         first_para = _para(text, fields_end, len(text))
-    body_start: int | None = None
-    pos = fields_end
-    while pos < len(text):
-        end, nxt = next_line(text, pos)
-        if not is_blank(text, pos, end):
-            body_start = pos
-            break
-        pos = nxt
+    body_start = first_content_line(text, fields_end)
     return Layout(
         start=start,
         dtg=dtg,

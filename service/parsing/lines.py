@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_blank", "line_start", "next_line", "prev_line", "search_line"]
+__all__ = [
+    "find_label",
+    "first_content_line",
+    "is_blank",
+    "line_start",
+    "next_line",
+    "prev_line",
+    "search_line",
+]
 
 _BLANK_STRIP = " \t\r\\"
 
@@ -41,6 +49,23 @@ def is_blank(text: str, start: int, end: int) -> bool:
     """True for a line holding only spaces, a CR, ``<br>`` or a trailing backslash."""
     core = text[start:end].strip(_BLANK_STRIP)
     return not core or core.lower() == "<br>"
+
+
+_CONTENT = re.compile(r"[^ \t\r\n\\]")
+
+
+def first_content_line(text: str, pos: int) -> int | None:
+    """The start of the first line at or after ``pos`` that is not blank (see ``is_blank``)."""
+    while True:
+        m = _CONTENT.search(text, pos)
+        if m is None:
+            return None
+        begin = text.rfind("\n", pos, m.start()) + 1 if m.start() > pos else pos
+        begin = max(begin, pos)
+        end, nxt = next_line(text, begin)
+        if not is_blank(text, begin, end):
+            return begin
+        pos = nxt
 
 
 def search_line(
