@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from audit_helpers import SEED_CABLE, events_since, head_seq, synthetic_cable, tamper
-from factories import windows_of
+from factories import assert_no_secret_text, leaked_windows, windows_of
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from review_factories import if_match, start_run
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from service.audit import service as audit_service
 from service.audit.models import AuditAction
@@ -21,7 +24,7 @@ from service.audit.service import record
 from service.audit.views import level_tagged
 from service.auth.models import Role
 from service.auth.principal import system_principal
-from service.cables.models import Cable, Portion
+from service.cables.models import Cable
 from service.db import unit_of_work
 from service.markings import Level
 
@@ -224,21 +227,48 @@ def test_detail_above_the_callers_clearance_is_withheld(
 
 
 def test_no_event_detail_carries_portion_text(
-    client: TestClient, engine: Engine, principal_headers: Headers
+    app: FastAPI, client: TestClient, engine: Engine
 ) -> None:
-    supervisor = principal_headers(Role.supervisor)
-    assert _ingest(client, supervisor, SEED_TEXT) == 201
-    ref_id, text = synthetic_cable(7001)
-    assert _ingest(client, supervisor, text) == 201
-    client.get(f"/api/v1/cables/{ref_id}", headers=supervisor)
-    client.get("/api/v1/audit", headers=supervisor)
-    with Session(engine) as session:
-        texts = session.execute(select(col(Portion.text)).where(col(Portion.seq) >= 1)).scalars()
-        windows = windows_of(texts)
-    assert len(windows) > 100
-    for event in events_since(engine, 0):
-        detail = json.dumps(event.detail, ensure_ascii=False)
-        assert not any(window in detail for window in windows), event.seq
+    """A full review session of the seed cable, with notes that quote the portions, leaves
+    no 40-character window of any paragraph in any event's detail or in the audit API."""
+    run = start_run(app, client, engine)
+    try:
+        portions = client.get("/api/v1/cables/07TOKYO5624", headers=run.sue).json()["portions"]
+        quote = {p["seq"]: p["text"][:4000] for p in portions}
+        for seq in range(9):
+            assert run.claim(seq).status_code == 200
+        for seq in range(9):
+            body: dict[str, Any] = {"action": "release", "note": quote[seq]}
+            if seq == 5:
+                body = {"action": "refer", "refer_to": "CIA", "note": quote[seq]}
+            assert run.decide(seq, body).status_code == 200
+        answer = {"answer": "release", "note": quote[5]}
+        version = run.portion(5)["version"]
+        answered = run.post(5, "referral", {**run.sue, **if_match(version)}, json=answer)
+        assert answered.status_code == 200, answered.text
+        assert run.decide(5, {"action": "release"}).status_code == 200
+        version = run.portion(3)["version"]
+        returned = run.post(3, "return", {**run.alan, **if_match(version)}, json={"note": quote[3]})
+        assert returned.status_code == 200, returned.text
+        assert run.decide(3, {"action": "release", "note": quote[3]}).status_code == 200
+        for seq in range(9):
+            assert run.approve(seq).status_code == 200
+        final = client.post("/api/v1/cables/07TOKYO5624/finalize", headers=run.sue)
+        assert final.status_code == 200, final.text
+    finally:
+        app.dependency_overrides.clear()
+
+    windows = windows_of(p["text"] for p in portions if p["seq"] >= 1)
+    assert len(windows) > 1000
+    events = events_since(engine, 0)
+    assert {"cable.ingested", "portion.decided", "portion.returned", "cable.finalized"} <= {
+        e.action for e in events
+    }
+    for event in events:
+        assert not leaked_windows(json.dumps(event.detail, ensure_ascii=False), windows), event.seq
+    listing = client.get("/api/v1/audit", params={"limit": 500}, headers=run.sue)
+    assert len(listing.json()["items"]) == len(events)
+    assert_no_secret_text(listing.content, windows, where="in GET /api/v1/audit")
 
 
 def test_concurrent_audited_writes_through_the_api(
