@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from service.auth.principal import Principal
 from service.errors import Unprocessable
+from service.integrations.webhooks.outbox import portion_decided
 from service.review import approvals
 from service.review.models import Decision, DecisionAction
 from service.review.service import (
@@ -141,6 +142,7 @@ def decide(
             "text_sha256": row.text_sha256,
         },
     )
+    portion_decided(session, cable=located.cable, portion=portion, action=checked.action)
     auto = action is Action.decide and approvals.sample_out(
         session, located=located, decision=row, context=context
     )

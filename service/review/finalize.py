@@ -27,6 +27,7 @@ from service.auth.clearance import may_read
 from service.auth.principal import Principal
 from service.cables.models import Cable, Portion
 from service.errors import Conflict, Forbidden, NotFound
+from service.integrations.webhooks.outbox import cable_finalized
 from service.orm import utcnow
 from service.release import (
     PortionAction,
@@ -204,6 +205,7 @@ def finalize(session: Session, *, ref_id: str, actor: Principal, today: date) ->
             "pdf_sha256": release.pdf_sha256,
         },
     )
+    cable_finalized(session, cable=cable)
     return release
 
 

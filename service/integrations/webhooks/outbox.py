@@ -118,3 +118,14 @@ def portion_payload(cable: Cable, portion: Portion, *, action: str) -> dict[str,
         "version": portion.version,
         "links": {"portion": f"/api/v1/cables/{cable.ref_id}/portions/{portion.seq}"},
     }
+
+
+def portion_decided(session: Session, *, cable: Cable, portion: Portion, action: str) -> None:
+    """Announce a decision (call right after its `transition()`, in its transaction)."""
+    payload = portion_payload(cable, portion, action=str(action))
+    enqueue_event(session, event_type="portion.decided", payload=payload)
+
+
+def cable_finalized(session: Session, *, cable: Cable) -> None:
+    """Announce `cable.released` or `cable.withheld` (call after finalize set the status)."""
+    enqueue_event(session, event_type=f"cable.{cable.status}", payload=cable_payload(cable))
