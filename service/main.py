@@ -18,6 +18,8 @@ from service.integrations.router import router as integrations_router
 from service.integrations.webhooks.router import router as webhooks_router
 from service.integrations.workers import start_workers
 from service.logging import AccessLogMiddleware, configure_logging
+from service.metrics import MetricsMiddleware, make_registry
+from service.metrics import router as metrics_router
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.review.release_router import router as release_router
 from service.review.router import router as review_router
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.metrics_registry, request_metrics = make_registry(engine)
 
     def body_limit(path: str) -> int | None:
         return None if path.startswith(STREAMED_PATHS) else settings.max_body_bytes
@@ -67,9 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(AuthGateMiddleware)  # outside the body limit: no token, no upload
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(auth_router)
     app.include_router(cables_router)
     app.include_router(schedule_router)

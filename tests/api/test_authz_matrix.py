@@ -43,6 +43,7 @@ SUPERVISOR = {Role.supervisor}
 RULES: dict[tuple[str, str], Rule] = {
     # operations and documentation
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
