@@ -80,9 +80,7 @@ class WebhookDelivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("webhook_event.id"), nullable=False)
-    )
+    event_id: int = Field(sa_column=Column(Integer, ForeignKey("webhook_event.id"), nullable=False))
     subscription_id: int = Field(
         sa_column=Column(Integer, ForeignKey("webhook_subscription.id"), nullable=False)
     )
