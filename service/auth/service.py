@@ -33,6 +33,7 @@ from service.errors import Conflict, NotFound, Unauthorized
 from service.markings import Level
 from service.orm import utcnow
 from service.pagination import decode_cursor, encode_cursor
+from service.routing.service import assign_waiting_for_user
 
 Row = TypeVar("Row", User, ServiceAccount)
 
@@ -135,6 +136,7 @@ def create_user(
             "queues": user.queues,
         },
     )
+    assign_waiting_for_user(session, user=user)
     return user
 
 
@@ -184,6 +186,7 @@ def update_user(
         entity_id=username,
         detail=detail,
     )
+    assign_waiting_for_user(session, user=user)
     return user
 
 

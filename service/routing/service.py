@@ -31,7 +31,6 @@ from service.auth.models import Role, User
 from service.auth.principal import Principal, system_principal
 from service.cables.models import Cable, Portion, PortionStatus
 from service.errors import InvalidTransition, PreconditionFailed
-from service.review.service import assign
 from service.routing.assignment import Need
 from service.routing.data import active_rule_specs, cable_facts, holders_of, load_balancer
 from service.routing.matcher import CableFacts, PortionFacts, Route, RuleSpec, as_level, route
@@ -66,6 +65,9 @@ def _store(
     rule: str | None,
     actor: Principal,
 ) -> None:
+    # Imported here: review -> auth -> routing (the user hook) -> review would be a cycle.
+    from service.review.service import assign
+
     assign(session, portion=portion, assignee=assignee, queue=queue, actor=actor, rule=rule)
 
 
