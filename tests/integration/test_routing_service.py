@@ -253,3 +253,24 @@ def test_queue_overview(engine: Engine) -> None:
     assert intel.rules == ["intelligence-equities"]
     assert [(m.username, m.clearance, m.open_assignments) for m in intel.members] == [("ivy", C, 2)]
     assert (views["general"].open_count, views["general"].members) == (0, [])
+
+
+def test_the_user_hooks_assign_waiting_work(engine: Engine) -> None:
+    from service.auth.service import update_user
+
+    ref = ingest(engine, levels=[(S, None), (C, "C")], reasons=["1.4(a)"])
+    assert placed(engine, ref) == [
+        (0, "pending", "defense-wmd", None),
+        (1, "pending", "defense-wmd", None),
+    ]
+    reviewer(engine, "dora", C, "defense-wmd")  # created: takes what her clearance covers
+    assert placed(engine, ref) == [
+        (0, "pending", "defense-wmd", None),
+        (1, "assigned", "defense-wmd", "dora"),
+    ]
+    with unit_of_work(engine) as session:  # clearance raised: the rest follows
+        update_user(session, actor=INGESTER, username="dora", clearance=S)
+    assert placed(engine, ref) == [
+        (0, "assigned", "defense-wmd", "dora"),
+        (1, "assigned", "defense-wmd", "dora"),
+    ]
