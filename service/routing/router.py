@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from service.auth.deps import SupervisorDep
 from service.deps import SessionDep
-from service.errors import PreconditionFailed, PreconditionRequired
+from service.errors import PreconditionRequired
 from service.pagination import next_link
 from service.routing import queues, rules
 from service.routing import service as routing
@@ -18,7 +18,7 @@ from service.routing.schemas import ApplyResult, QueuePage, RuleIn, RulePage, Ru
 router = APIRouter(tags=["routing"])
 
 RULES = "/api/v1/routing/rules"
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+_ETAG = re.compile(r'^\s*(?:"(\d{1,9})"|(\d{1,9}))\s*$')
 
 CreateQueue = Annotated[
     bool,
@@ -30,13 +30,16 @@ IfMatch = Annotated[
 
 
 def expected_version(if_match: str | None) -> int:
-    """The version an `If-Match` header names: 428 when missing, 412 when unreadable."""
-    if if_match is None or not if_match.strip():
+    """The version an `If-Match` header names (`"3"`, or a bare `3`, as for portions):
+    PreconditionRequired (428) when missing or `*`; anything else that is not one strong
+    ETag (`W/"3"`, a list) gives -1, which no rule has, so the service answers 412 with the
+    rule's current `ETag`."""
+    if if_match is None or if_match.strip() in ("", "*"):
         raise PreconditionRequired('This change needs If-Match: "<version>" (the rule\'s ETag)')
     found = _ETAG.match(if_match)
     if found is None:
-        raise PreconditionFailed('If-Match must be one ETag of the form "<version>"')
-    return int(found.group(1))
+        return -1
+    return int(found.group(1) or found.group(2))
 
 
 @router.get(RULES, response_model=RulePage)

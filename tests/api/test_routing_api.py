@@ -131,7 +131,11 @@ def test_if_match_is_required_and_checked(client: TestClient, supervisor: dict[s
     assert (missing.status_code, missing.headers["content-type"]) == (428, PROBLEM)
     stale = client.put(url, json=body, headers={**supervisor, "If-Match": '"9"'})
     assert (stale.status_code, stale.headers["ETag"]) == (412, '"1"')
-    assert client.delete(url, headers=supervisor).status_code == 428
+    weak = client.put(url, json=body, headers={**supervisor, "If-Match": 'W/"1"'})
+    assert (weak.status_code, weak.headers["ETag"]) == (412, '"1"')
+    assert client.delete(url, headers={**supervisor, "If-Match": "*"}).status_code == 428
+    bare = client.put(url, json={**body, "priority": 11}, headers={**supervisor, "If-Match": "1"})
+    assert (bare.status_code, bare.json()["version"]) == (200, 2)
 
 
 @pytest.mark.parametrize(
