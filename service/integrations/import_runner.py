@@ -36,6 +36,7 @@ from service.integrations.imports import (
     claim_job,
     fail_job,
     has_runnable,
+    release_lease,
     store_batch,
 )
 from service.settings import Settings
@@ -217,6 +218,9 @@ class ImportWorker:
             pool=pool,
             should_stop=self._stop.is_set,
         )
+        if job.status == ImportStatus.running and self._stop.is_set():
+            with unit_of_work(self.engine) as session:
+                release_lease(session, import_id=job.id, owner=self.owner)
         if job.status in (ImportStatus.completed, ImportStatus.failed):
             log.info("import_finished", import_id=job.id, status=job.status)
             if job.status == ImportStatus.completed:

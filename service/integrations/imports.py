@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlmodel import Session, col
 
 from service.audit.models import AuditAction
@@ -220,6 +220,15 @@ def claim_job(
     session.add(job)
     session.flush()
     return job
+
+
+def release_lease(session: Session, *, import_id: str, owner: str) -> None:
+    """Give up `owner`'s lease (a worker stopping cleanly), so another takes over at once."""
+    session.execute(
+        update(ImportJob)
+        .where(col(ImportJob.id) == import_id, col(ImportJob.lease_owner) == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
 
 
 def job_actor(job: ImportJob) -> Principal:
