@@ -167,18 +167,18 @@ def test_a_crash_leaves_the_job_at_its_last_batch_and_another_worker_finishes_it
     engine: Engine, tmp_path: Path
 ) -> None:
     job = new_job(engine, corpus_slice(tmp_path, 12))
-    first = claim(engine, "crashed", lease=0.2)
+    first = claim(engine, "crashed", lease=3)
     assert first is not None
     batch = read_batch(first, options=OPTIONS, pool=None)
     with unit_of_work(engine) as session:
         assert imports.store_batch(
-            session, import_id=job.id, owner="crashed", batch=batch, lease_seconds=0.2
+            session, import_id=job.id, owner="crashed", batch=batch, lease_seconds=3
         )
     stale_next = read_batch(
         imports_job(engine, job.id), options=OPTIONS, pool=None
     )  # read, then the process "dies" before storing it
     assert claim(engine, "other") is None  # the lease is still held
-    time.sleep(0.3)
+    time.sleep(3.2)
     second = claim(engine, "other")
     assert second is not None
     assert (second.byte_offset, second.rows_done, second.imported) == (batch.end, 5, 5)
