@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BACKEND, TEST_JWT_SECRET, shared_path
 from factories import create_user
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session, col
@@ -30,6 +29,19 @@ from service.integrations.csv_source import CSV_HEADER
 from service.integrations.import_models import ImportJob
 from service.markings import Level
 
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path in ../shared/, or skip when the shared material is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared corpus is not beside this clone")
+    return path
+
+
+BACKEND = os.environ.get("DECLASS_TEST_DATABASE", "sqlite")
+SERVER_JWT_SECRET = "kill-test-secret-0123456789abcdef0123456789"
 ROWS = int(os.environ.get("DECLASS_TEST_KILL_ROWS", "1000"))
 BATCH = 50
 DECLASS = Path(sys.executable).parent / "declass"
@@ -65,7 +77,7 @@ class Server:
         self.env = {
             **os.environ,
             "DATABASE_URL": db_url,
-            "DECLASS_JWT_SECRET": TEST_JWT_SECRET,
+            "DECLASS_JWT_SECRET": SERVER_JWT_SECRET,
             "DECLASS_ENVIRONMENT": "test",
             "DECLASS_IMPORT_SPOOL_DIR": str(workdir / "spool"),
             "DECLASS_IMPORT_BATCH_SIZE": str(BATCH),

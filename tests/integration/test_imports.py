@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from typer.testing import CliRunner
@@ -28,6 +27,17 @@ from service.integrations.csv_source import CSV_HEADER, ImportFormat
 from service.integrations.import_models import ImportJob, ImportRunner, ImportStatus
 from service.integrations.import_runner import RunnerOptions, read_batch, run_job
 from service.settings import get_settings
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path in ../shared/, or skip when the shared material is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared corpus is not beside this clone")
+    return path
+
 
 OPTIONS = RunnerOptions(batch_size=5, lease_seconds=30, max_line_bytes=1 << 24, parse_workers=0)
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
 
 from service.integrations.csv_source import (
     ImportFormat,
@@ -19,6 +18,17 @@ from service.integrations.csv_source import (
     read_rows,
     subject_line,
 )
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path in ../shared/, or skip when the shared material is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared corpus is not beside this clone")
+    return path
+
 
 HEADER = b"id,date,refid,origin,classification,destination,header,content\r\n"
 
