@@ -92,6 +92,10 @@ class BusinessCollector(Collector):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def describe(self) -> list[GaugeMetricFamily]:
+        # Registering must not query the database (it may not be migrated yet).
+        return []
+
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         try:
             with Session(self.engine) as session:
