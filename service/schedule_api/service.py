@@ -25,17 +25,13 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
-    String,
     and_,
     case,
-    extract,
     func,
     or_,
     select,
 )
-from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col
 
 from service.auth.clearance import readable_levels
@@ -132,7 +128,7 @@ def _check_bounds(after: date | None, before: date | None) -> None:
         )
 
 
-def _filtered(statement: _S, filters: ScheduleFilters) -> _S:
+def filtered(statement: _S, filters: ScheduleFilters) -> _S:
     """Apply the attribute filters (not the date window) as WHERE clauses."""
     if filters.origin:
         statement = statement.where(func.lower(col(Cable.origin)) == filters.origin.lower())
@@ -230,7 +226,7 @@ def due_statement(*, principal: Principal, filters: ScheduleFilters, today: date
     """The due query before paging (see `page_statement`); Unprocessable on a bad window."""
     after, before = due_window(filters, today=today)
     on = col(Cable.declassify_on)
-    return _filtered(_item_columns(principal), filters).where(on >= after, on <= before)
+    return filtered(_item_columns(principal), filters).where(on >= after, on <= before)
 
 
 def list_overdue(
@@ -246,7 +242,7 @@ def list_overdue(
     (within `after` .. `before` when given), oldest first, then by ref_id."""
     check_window(filters)
     on = col(Cable.declassify_on)
-    statement = _filtered(_item_columns(principal), filters).where(
+    statement = filtered(_item_columns(principal), filters).where(
         on < today, col(Cable.status) != CableStatus.released.value
     )
     if filters.after:
@@ -256,7 +252,7 @@ def list_overdue(
     return _page(session, statement, today=today, limit=limit, cursor=cursor)
 
 
-def _scheduled(filters: ScheduleFilters) -> list[ColumnElement[bool]]:
+def scheduled(filters: ScheduleFilters) -> list[ColumnElement[bool]]:
     """The window of summaries and the calendar: every scheduled cable unless bounded."""
     check_window(filters)
     on = col(Cable.declassify_on)
@@ -268,76 +264,17 @@ def _scheduled(filters: ScheduleFilters) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _by_date_part(dialect: str, group_by: GroupBy, per_day: Any) -> Select[Any, Any]:
-    """Sum the per-day counts of `per_day` (columns `day`, `n`) per `YYYY` or `YYYY-MM`.
-
-    SQLite: `strftime` of each distinct day. PostgreSQL: `extract` of each distinct day
-    (integers; `to_char` of a date goes through timestamptz and costs microseconds a call),
-    formatted with `lpad` only once per group."""
-    day = per_day.c.day
-    if dialect != "postgresql":
-        key = func.strftime("%Y" if group_by is GroupBy.year else "%Y-%m", day)
-        return (
-            select(key.label("key"), func.sum(per_day.c.n).label("n")).group_by(key).order_by(key)
-        )
-    year = sql_cast(extract("year", day), Integer)
-    if group_by is GroupBy.year:
-        per_year = select(year.label("y"), func.sum(per_day.c.n).label("n")).group_by(year)
-        grouped = per_year.subquery("per_year")
-        key = func.lpad(sql_cast(grouped.c.y, String), 4, "0")
-        return select(key.label("key"), grouped.c.n).order_by(grouped.c.y)
-    month = sql_cast(extract("month", day), Integer)
-    per_month = select(year.label("y"), month.label("m"), func.sum(per_day.c.n).label("n"))
-    grouped = per_month.group_by(year, month).subquery("per_month")
-    month_key = (
-        func.lpad(sql_cast(grouped.c.y, String), 4, "0")
-        + "-"
-        + func.lpad(sql_cast(grouped.c.m, String), 2, "0")
-    )
-    return select(month_key.label("key"), grouped.c.n).order_by(grouped.c.y, grouped.c.m)
-
-
-def summary_statement(
-    dialect: str, *, group_by: GroupBy, filters: ScheduleFilters
-) -> Select[Any, Any]:
-    """The summary query for the database `dialect` ("sqlite" or "postgresql").
-
-    Years and months are counted in two steps, both in SQL: rows are first counted per
-    `declassify_on` (a walk of a `declassify_on` index, no per-row function), then the
-    per-day counts are summed per year or month of the day (see `_by_date_part`), so the
-    date function runs once per distinct day instead of once per cable."""
-    if group_by in (GroupBy.year, GroupBy.month):
-        on = cast("ColumnElement[Any]", Cable.declassify_on)
-        per_day = _filtered(select(on.label("day"), func.count().label("n")), filters)
-        days = per_day.where(*_scheduled(filters)).group_by(on).subquery("per_day")
-        return _by_date_part(dialect, group_by, days)
-    column = Cable.origin if group_by is GroupBy.origin else Cable.classification
-    key = cast("ColumnElement[Any]", column)
-    statement = _filtered(select(key.label("key"), func.count().label("n")), filters)
-    statement = statement.where(*_scheduled(filters)).group_by(key)
-    return statement.order_by(key.is_(None), key)
-
-
-def summarize(session: Session, *, group_by: GroupBy, filters: ScheduleFilters) -> list[SummaryRow]:
-    """Counts of scheduled cables (those with a `declassify_on`) matching `filters`, grouped
-    in the database by the year or month of `declassify_on`, the origin or the
-    classification; ordered by key (a missing origin, key null, comes last)."""
-    dialect = session.get_bind().dialect.name
-    statement = summary_statement(dialect, group_by=group_by, filters=filters)
-    return [SummaryRow(key=row.key, count=int(row.n)) for row in session.execute(statement)]
-
-
 def calendar_days(
     session: Session, *, filters: ScheduleFilters, ref_limit: int
 ) -> list[CalendarDay]:
     """One entry per date with scheduled cables matching `filters`: the date, how many, and
     the first `ref_limit` reference ids of the day (a window function in SQL)."""
     on = cast("ColumnElement[date]", Cable.declassify_on)
-    counts = _filtered(select(on.label("day"), func.count().label("n")), filters)
-    counts = counts.where(*_scheduled(filters)).group_by(on).order_by(on)
+    counts = filtered(select(on.label("day"), func.count().label("n")), filters)
+    counts = counts.where(*scheduled(filters)).group_by(on).order_by(on)
     rank = func.row_number().over(partition_by=on, order_by=col(Cable.ref_id)).label("rank")
-    ranked = _filtered(select(on.label("day"), col(Cable.ref_id), rank), filters)
-    ranked_sq = ranked.where(*_scheduled(filters)).subquery()
+    ranked = filtered(select(on.label("day"), col(Cable.ref_id), rank), filters)
+    ranked_sq = ranked.where(*scheduled(filters)).subquery()
     firsts = (
         select(ranked_sq.c.day, ranked_sq.c.ref_id)
         .where(ranked_sq.c.rank <= ref_limit)
