@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from service.audit.models import AuditAction
@@ -34,6 +35,7 @@ from service.audit.service import record
 from service.auth.clearance import may_read
 from service.auth.models import Role, User
 from service.auth.principal import Principal, PrincipalKind
+from service.auth.service import find_user
 from service.cables.models import Cable, Portion
 from service.errors import Forbidden, InvalidTransition, NotFound, PreconditionFailed, Unprocessable
 from service.markings import Level, covers
@@ -204,7 +206,8 @@ def transition(
 
     `cable` must be the portion's cable as returned by `locate()` (locked). `changes` may
     set `assignee` and `queue` in the same compare-and-set; `detail` is added to the audit
-    event and must not contain portion text. The portion object is refreshed afterwards.
+    event and must not contain portion text. The portion object holds the new values
+    afterwards (set from the compare-and-set that succeeded, without reading them back).
 
     Raises PreconditionFailed (412), InvalidTransition (409), Forbidden (403).
     """
@@ -214,21 +217,23 @@ def transition(
     rule = check_transition(
         session, portion=portion, action=action, actor=actor, expected_version=expected_version
     )
+    values = {
+        "status": rule.target.value,
+        "version": expected_version + 1,
+        "updated_at": utcnow(),
+        **extra,
+    }
     result = session.execute(
         update(Portion)
         .where(col(Portion.id) == portion.id, col(Portion.version) == expected_version)
-        .values(
-            status=rule.target.value,
-            version=col(Portion.version) + 1,
-            updated_at=utcnow(),
-            **extra,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(portion)
         raise precondition_failed(portion, expected_version)
-    session.refresh(portion)
+    for name, value in values.items():
+        set_committed_value(portion, name, value)
     event: dict[str, Any] = {
         "seq": portion.seq,
         "state": {"old": rule.source.value, "new": rule.target.value},
@@ -260,27 +265,29 @@ def assign(
     queue: str | None,
     actor: Principal,
     rule: str | None = None,
+    cable: Cable | None = None,
 ) -> Portion:
     """Route `portion` (pending, or assigned and not yet claimed) to `queue` and, when one
     is eligible, to `assignee`; for the routing engine (actor: the system or a supervisor).
 
     With an assignee the portion becomes `assigned`; without one it waits `pending` in its
     queue. `rule` names the routing rule that fired, for the audit event (`portion.routed`).
-    The portion must still be at the version it was loaded with: raises PreconditionFailed
-    when it changed since, InvalidTransition once it has been claimed.
+    Pass the portion's `cable` when this transaction already holds it (it stored the cable,
+    or locked it); otherwise it is locked here. The portion must still be at the version it
+    was loaded with (PreconditionFailed otherwise, e.g. when it was claimed since);
+    InvalidTransition when it is claimed or further on.
     """
-    expected = portion.version
-    cable = session.exec(
-        select(Cable).where(col(Cable.id) == portion.cable_id).with_for_update()
-    ).one()
-    session.refresh(portion)
+    if cable is None:
+        cable = session.exec(
+            select(Cable).where(col(Cable.id) == portion.cable_id).with_for_update()
+        ).one()
     transition(
         session,
         cable=cable,
         portion=portion,
         action=Action.enqueue if assignee is None else Action.assign,
         actor=actor,
-        expected_version=expected,
+        expected_version=portion.version,
         changes={"assignee": assignee, "queue": queue},
         detail={"rule": rule},
     )
@@ -311,7 +318,7 @@ def claim(
 
 def eligible_reviewer(session: Session, *, username: str, level: str) -> User:
     """The active reviewer `username` whose clearance covers `level`, or Unprocessable."""
-    user = session.exec(select(User).where(col(User.username) == username)).first()
+    user = find_user(session, username)
     if user is None or not user.is_active:
         raise Unprocessable(
             f"{username} is not an active user",
