@@ -7,11 +7,11 @@ columns on the session's connection (no ORM objects), one statement each.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlmodel import Session, col
 
 from service.auth.models import Role, User
@@ -26,9 +26,12 @@ OPEN_ASSIGNMENT_STATES = (PortionStatus.assigned, PortionStatus.in_review, Porti
 RULES = cast(Table, RoutingRule.__table__)  # type: ignore[attr-defined]
 
 
+_ACTIVE_RULES = select(RULES).where(RULES.c.is_active)
+
+
 def active_rule_specs(session: Session) -> list[RuleSpec]:
     """Every active rule, in firing order (one select)."""
-    rows = session.connection().execute(select(RULES).where(RULES.c.is_active)).mappings()
+    rows = session.connection().execute(_ACTIVE_RULES).mappings()
     return ordered(
         RuleSpec.build(
             id=row["id"],
@@ -62,45 +65,59 @@ class ReviewerLoad:
     open_assignments: int
 
 
-def reviewer_loads(session: Session) -> list[ReviewerLoad]:
-    """Every active user with the reviewer role and their open assignments, by username:
-    one statement (the users joined to one GROUP BY over the portions)."""
-    counts = (
-        select(col(Portion.assignee).label("assignee"), func.count().label("n"))
-        .where(
-            col(Portion.assignee).is_not(None),
-            col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
-        )
-        .group_by(col(Portion.assignee))
-        .subquery()
+_ACTIVE_USERS = (
+    select(col(User.username), col(User.roles), col(User.clearance), col(User.queues))
+    .where(col(User.is_active))
+    .order_by(col(User.username))
+)
+_OPEN_COUNTS = (
+    select(col(Portion.assignee), func.count())
+    .where(
+        col(Portion.assignee).in_(bindparam("names", expanding=True)),
+        col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
     )
-    statement = (
-        select(
-            col(User.username), col(User.roles), col(User.clearance), col(User.queues), counts.c.n
-        )
-        .outerjoin(counts, counts.c.assignee == col(User.username))
-        .where(col(User.is_active))
-        .order_by(col(User.username))
-    )
-    out: list[ReviewerLoad] = []
-    for username, roles, clearance, queues, n in session.connection().execute(statement):
-        if Role.reviewer.value not in (roles or ()):
-            continue
-        reviewer = Reviewer(
-            username=username, clearance=as_level(clearance), queues=frozenset(queues or ())
-        )
-        out.append(ReviewerLoad(reviewer, int(n or 0)))
+    .group_by(col(Portion.assignee))
+)
+
+
+def active_reviewers(session: Session) -> list[Reviewer]:
+    """Every active user with the reviewer role, by username (one select)."""
+    out: list[Reviewer] = []
+    for username, roles, clearance, queues in session.connection().execute(_ACTIVE_USERS):
+        if Role.reviewer.value in (roles or ()):
+            out.append(Reviewer(username, as_level(clearance), frozenset(queues or ())))
     return out
 
 
-def load_balancer(session: Session, *, holders: dict[int, set[str]] | None = None) -> Balancer:
-    """A balancer over the active reviewers with their current loads."""
-    loads = reviewer_loads(session)
-    return Balancer(
-        (entry.reviewer for entry in loads),
-        loads={entry.reviewer.username: entry.open_assignments for entry in loads},
-        holders=holders,
-    )
+def open_assignments(session: Session, usernames: Collection[str]) -> dict[str, int]:
+    """Open assignments of each of `usernames` (one GROUP BY, over their portions only)."""
+    if not usernames:
+        return {}
+    rows = session.connection().execute(_OPEN_COUNTS, {"names": sorted(usernames)})
+    return {str(name): int(count) for name, count in rows}
+
+
+def reviewer_loads(session: Session) -> list[ReviewerLoad]:
+    """Every active reviewer with their open assignments, by username."""
+    reviewers = active_reviewers(session)
+    loads = open_assignments(session, [r.username for r in reviewers])
+    return [ReviewerLoad(r, loads.get(r.username, 0)) for r in reviewers]
+
+
+def load_balancer(
+    session: Session,
+    *,
+    queues: Collection[str] | None = None,
+    holders: dict[int, set[str]] | None = None,
+) -> Balancer:
+    """A balancer over the active reviewers (of `queues` only, when given) with their
+    current loads: two statements, the count limited to those reviewers."""
+    reviewers = active_reviewers(session)
+    if queues is not None:
+        wanted = frozenset(queues)
+        reviewers = [r for r in reviewers if not r.queues.isdisjoint(wanted)]
+    loads = open_assignments(session, [r.username for r in reviewers])
+    return Balancer(reviewers, loads=loads, holders=holders)
 
 
 def holders_of(session: Session, cable_ids: Iterable[int]) -> dict[int, set[str]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from service.auth.models import Role, User
@@ -38,6 +38,21 @@ from service.routing.schemas import ApplyResult, Move, PortionPlace
 
 UNCLAIMED_STATES = (PortionStatus.pending, PortionStatus.assigned)
 ROUTING_ACTOR = system_principal("routing")
+_UNROUTED = (
+    select(
+        col(Portion.id),
+        col(Portion.seq),
+        col(Portion.level),
+        col(Portion.marking),
+        col(Portion.version),
+    )
+    .where(
+        col(Portion.cable_id) == bindparam("cable_id"),
+        col(Portion.status) == PortionStatus.pending,
+        col(Portion.queue).is_(None),
+    )
+    .order_by(col(Portion.seq))
+)
 
 
 def portion_route(rules: Sequence[RuleSpec], cable: CableFacts, portion: Portion) -> Route:
@@ -50,6 +65,7 @@ class Routed:
 
     portion_id: int
     seq: int
+    status: str
     version: int
     queue: str
     assignee: str | None
@@ -100,25 +116,7 @@ def route_cable(session: Session, *, cable: Cable, actor: Principal) -> int:
     is recorded as the system principal `routing`."""
     del actor  # the ingest event names the ingester; routing events name `routing`
     assert cable.id is not None
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                col(Portion.id),
-                col(Portion.seq),
-                col(Portion.level),
-                col(Portion.marking),
-                col(Portion.version),
-            )
-            .where(
-                col(Portion.cable_id) == cable.id,
-                col(Portion.status) == PortionStatus.pending,
-                col(Portion.queue).is_(None),
-            )
-            .order_by(col(Portion.seq))
-        )
-        .all()
-    )
+    rows = session.connection().execute(_UNROUTED, {"cable_id": cable.id}).all()
     if not rows:
         return 0
     rules = active_rule_specs(session)
@@ -128,9 +126,11 @@ def route_cable(session: Session, *, cable: Cable, actor: Principal) -> int:
     for raw_id, seq, level, marking, version in rows:
         portion_id: int = raw_id or 0
         found = route(rules, facts, PortionFacts.build(level=level, marking=marking))
-        routed.append(Routed(portion_id, seq, version, found.queue, None, found.rule))
+        routed.append(
+            Routed(portion_id, seq, PortionStatus.pending, version, found.queue, None, found.rule)
+        )
         needs.append(Need(portion_id, cable.id, found.queue, found.required))
-    placed = load_balancer(session).place(needs)
+    placed = load_balancer(session, queues={need.queue for need in needs}).place(needs)
     routed = [replace(item, assignee=placed[item.portion_id]) for item in routed]
     _store_cable(session, cable=cable, routed=routed, actor=ROUTING_ACTOR)
     return sum(1 for item in routed if item.assignee is not None)
