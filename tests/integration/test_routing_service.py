@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from service.audit.models import AuditEvent
-from service.auth.models import Role
+from service.auth.models import Role, User
 from service.auth.principal import system_principal
 from service.cables.models import Cable, Portion
 from service.db import unit_of_work
@@ -136,8 +136,16 @@ def test_a_waiting_portion_is_assigned_when_a_reviewer_appears(engine: Engine) -
     reviewer(engine, "low", C, "foreign-government")
     with unit_of_work(engine) as session:
         assert service.assign_waiting(session) == 0
-    reviewer(engine, "fay", S, "foreign-government")
-    with unit_of_work(engine) as session:
+        # A user row written directly (not through the auth service, so no hook ran).
+        fields = {
+            "username": "fay",
+            "password_hash": "x",
+            "roles": ["reviewer"],
+            "clearance": "SECRET",
+            "queues": ["foreign-government"],
+        }
+        session.add(User.model_validate(fields))
+        session.flush()
         assert service.assign_waiting(session, queues=["general"]) == 0
         assert service.assign_waiting(session, queues=["foreign-government"]) == 2
     assert placed(engine, ref) == [
