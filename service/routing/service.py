@@ -80,19 +80,28 @@ def _store(
     assignee: str | None,
     rule: str | None,
     actor: Principal,
+    cable: Cable | None = None,
 ) -> None:
     # Imported here: review -> auth -> routing (the user hook) -> review would be a cycle.
     from service.review.service import assign
 
-    assign(session, portion=portion, assignee=assignee, queue=queue, actor=actor, rule=rule)
+    assign(
+        session,
+        portion=portion,
+        assignee=assignee,
+        queue=queue,
+        actor=actor,
+        rule=rule,
+        cable=cable,
+    )
 
 
 def _store_cable(
     session: Session, *, cable: Cable, routed: Sequence[Routed], actor: Principal
 ) -> None:
-    """Put the portions of one cable in their queues and on their reviewers, each through
-    the review service's `assign` (one transition and one audit event per portion)."""
-    del cable
+    """Put the portions of one cable (which this transaction stored, so holds) in their
+    queues and on their reviewers, each through the review service's `assign` (one
+    transition and one audit event per portion)."""
     portions = {
         p.id: p
         for p in session.execute(
@@ -107,6 +116,7 @@ def _store_cable(
             assignee=item.assignee,
             rule=item.rule,
             actor=actor,
+            cable=cable,
         )
 
 
