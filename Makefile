@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # PostgreSQL used by `make test`: DATABASE_URL when set, else the local server if it answers.
 PG_URL := $(or $(DATABASE_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ test-postgresql: $(STAMP)
 	fi
 
 test: lint typecheck test-sqlite test-postgresql
+
+openapi: $(STAMP)
+	$(BIN)/python scripts/write_openapi.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse_bench.py

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from alembic import context
 from service.schema import metadata
 from service.settings import load_settings
 

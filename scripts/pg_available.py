@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 def main(argv: list[str]) -> int:
     show = "--show" in argv
-    url = make_url([arg for arg in argv if arg != "--show"][0])
+    url = make_url(next(arg for arg in argv if arg != "--show"))
     if show:
         print(url.render_as_string(hide_password=True))
         return 0

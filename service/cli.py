@@ -19,9 +19,11 @@ from service.db import make_engine, unit_of_work
 from service.demo.bootstrap import demo_app
 from service.errors import DomainError
 from service.integrations import cli as integrations_cli
-from service.settings import SettingsError, get_settings
+from service.settings import Settings, SettingsError, get_settings
 
-app = typer.Typer(help="Declass: declassification review of diplomatic cables.", no_args_is_help=True)
+app = typer.Typer(
+    help="Declass: declassification review of diplomatic cables.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_cli.app, name="audit")
@@ -33,7 +35,7 @@ app.command("import")(integrations_cli.import_file)
 console = Console(stderr=True)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     try:
         return get_settings()
     except SettingsError as error:
@@ -75,7 +77,9 @@ def serve(
         engine = make_engine(settings)
         migrations.upgrade(engine)
         engine.dispose()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=None, timeout_graceful_shutdown=20
+    )
 
 
 @app.command()
@@ -85,7 +89,12 @@ def ingest(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=Fal
     actor = system_principal("cli")
     stored = unchanged = 0
     rejected: list[tuple[str, str]] = []
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("ingesting", total=len(files))
         for path in files:
@@ -106,7 +115,7 @@ def ingest(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=Fal
     summary.add_column("rejected", justify="right")
     summary.add_row(str(stored), str(unchanged), str(len(rejected)))
     console.print(summary)
-    for path, reason in rejected:
-        console.print(f"[red]rejected[/red] {path}: {reason}")
+    for name, reason in rejected:
+        console.print(f"[red]rejected[/red] {name}: {reason}")
     if rejected:
         raise typer.Exit(1)

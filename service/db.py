@@ -48,20 +48,32 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 def make_engine(settings: Settings) -> Engine:
     """Create the engine for `settings.database_url` with the per-backend setup above."""
+    # SQL parameters never reach an exception message or a log line: they can be portion
+    # text, password hashes or secrets.
     if settings.is_sqlite:
         path = settings.sqlite_path
-        if path is not None and str(path) != ":memory:":
+        in_memory = path is None or str(path) == ":memory:"
+        if path is not None and not in_memory:
             path.parent.mkdir(parents=True, exist_ok=True)
+        pool: dict[str, Any] = (
+            {}
+            if in_memory
+            else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size}
+        )
         engine = create_engine(
             settings.database_url,
-            connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_pool_size,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": settings.sqlite_busy_timeout_ms / 1000,
+            },
+            hide_parameters=True,
+            **pool,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_engine(
         settings.database_url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,

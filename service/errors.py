@@ -124,21 +124,30 @@ def problem(
         body["errors"] = list(errors)
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         # Never echo the input back: it may be classified text or a password.
-        out.append({"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", ""))})
+        out.append(
+            {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", ""))}
+        )
     return out
 
 
 async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return problem(
-        exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers, extra=exc.extra
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
     )
 
 
@@ -167,7 +176,9 @@ async def _on_integrity_error(_request: Request, exc: Exception) -> JSONResponse
 async def _on_operational_error(_request: Request, exc: Exception) -> JSONResponse:
     log.error("database_unavailable", error=type(exc).__name__)
     return problem(
-        503, "The database is unavailable; try again shortly", slug="service-unavailable",
+        503,
+        "The database is unavailable; try again shortly",
+        slug="service-unavailable",
         headers={"Retry-After": "5"},
     )
 

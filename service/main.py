@@ -21,6 +21,7 @@ from service.logging import AccessLogMiddleware, configure_logging
 from service.metrics import MetricsMiddleware, make_registry
 from service.metrics import router as metrics_router
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.openapi import install_openapi, operation_id
 from service.review.release_router import router as release_router
 from service.review.router import router as review_router
 from service.routing.router import router as routing_router
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(auth_router)

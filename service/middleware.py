@@ -6,7 +6,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,5 +125,3 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body over {limit} bytes")
         self.limit = limit
-
-

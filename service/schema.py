@@ -8,7 +8,7 @@ from service.auth import models as auth_models  # noqa: F401
 from service.cables import models as cable_models  # noqa: F401
 from service.integrations import import_models  # noqa: F401
 from service.integrations.webhooks import models as webhook_models  # noqa: F401
-from service.routing import models as routing_models  # noqa: F401
 from service.review import models as review_models  # noqa: F401
+from service.routing import models as routing_models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -11,9 +11,8 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Mapped
 
 from service.auth.principal import Principal
 from service.markings import Level, covers, level_rank
@@ -39,11 +38,8 @@ def visible_text(principal: Principal, *, level: str, text: str) -> str | None:
     return text if may_read(principal, level) else None
 
 
-def level_filter(principal: Principal, column: ColumnElement[str]) -> ColumnElement[bool]:
+def level_filter(
+    principal: Principal, column: ColumnElement[str] | Mapped[str]
+) -> ColumnElement[bool]:
     """A WHERE clause limiting `column` (a level column) to what `principal` may read."""
     return column.in_(readable_levels(principal))
-
-
-def strip_unreadable(principal: Principal, texts: Iterable[tuple[str, str]]) -> list[str | None]:
-    """Apply `visible_text` to (level, text) pairs, keeping order."""
-    return [visible_text(principal, level=level, text=text) for level, text in texts]

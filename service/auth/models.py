@@ -30,8 +30,12 @@ class User(SQLModel, table=True):
     clearance: str = Field(sa_column=Column(String(16), nullable=False))
     queues: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class ServiceAccount(SQLModel, table=True):
@@ -44,5 +48,9 @@ class ServiceAccount(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     clearance: str = Field(sa_column=Column(String(16), nullable=False))
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -63,8 +63,12 @@ class Cable(SQLModel, table=True):
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     raw_text: str = Field(sa_column=Column(Text, nullable=False))
     raw_sha256: str = Field(sa_column=Column(String(64), nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class CableTag(SQLModel, table=True):
@@ -97,5 +101,9 @@ class Portion(SQLModel, table=True):
     queue: str | None = Field(default=None, sa_column=Column(String(64)))
     assignee: str | None = Field(default=None, sa_column=Column(String(64)))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

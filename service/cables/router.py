@@ -22,7 +22,9 @@ from service.pagination import next_link
 
 router = APIRouter(prefix="/api/v1/cables", tags=["cables"])
 
-Ingester = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin, Role.integration))]
+Ingester = Annotated[
+    Principal, Depends(require_roles(Role.supervisor, Role.admin, Role.integration))
+]
 
 CABLE_BODY = {
     "requestBody": {
@@ -44,7 +46,7 @@ async def cable_text(request: Request) -> str | bytes:
             return CableIn.model_validate_json(body).text
         except ValidationError as error:
             raise Unprocessable(
-                "The body must be a JSON object {\"text\": \"...\"}",
+                'The body must be a JSON object {"text": "..."}',
                 errors=[
                     {"loc": ["body", *(str(p) for p in e["loc"])], "msg": e["msg"]}
                     for e in error.errors()
@@ -52,7 +54,7 @@ async def cable_text(request: Request) -> str | bytes:
             ) from None
     if media_type in ("text/plain", ""):
         return body
-    raise UnsupportedMediaType("Send the cable as text/plain or as JSON {\"text\": \"...\"}")
+    raise UnsupportedMediaType('Send the cable as text/plain or as JSON {"text": "..."}')
 
 
 @router.post(
@@ -110,7 +112,9 @@ def list_cables(
     return CablePage(items=[cable_summary(principal, c) for c in rows], next_cursor=next_cursor)
 
 
-@router.get("/{ref_id}", response_model=CablePublic, responses={304: {"description": "Not modified"}})
+@router.get(
+    "/{ref_id}", response_model=CablePublic, responses={304: {"description": "Not modified"}}
+)
 def read_cable(
     session: SessionDep, principal: CurrentPrincipal, ref_id: str, request: Request
 ) -> Response:
@@ -123,4 +127,3 @@ def read_cable(
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers={"ETag": etag})
     return Response(body, media_type="application/json", headers={"ETag": etag})
-

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.audit.models import AuditAction
 from service.audit.service import record
@@ -57,7 +56,8 @@ def parse_or_422(text: str | bytes) -> ParsedCable:
         return parse_cable(text)
     except CableParseError as error:
         raise Unprocessable(
-            "The cable cannot be read: " + "; ".join(
+            "The cable cannot be read: "
+            + "; ".join(
                 f"line {p.line}: {p.message}" if p.line else p.message for p in error.problems
             ),
             errors=[
@@ -130,7 +130,7 @@ def store_parsed(session: Session, *, parsed: ParsedCable, text: str, sha: str) 
 
 
 def find_cable(session: Session, ref_id: str) -> Cable | None:
-    return session.exec(select(Cable).where(Cable.ref_id == ref_id)).scalars().first()  # type: ignore[call-overload]
+    return session.execute(select(Cable).where(col(Cable.ref_id) == ref_id)).scalars().first()
 
 
 def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> IngestResult:
@@ -173,7 +173,7 @@ def get_cable(session: Session, ref_id: str) -> Cable:
 
 
 def cable_portions(session: Session, cable: Cable) -> list[Portion]:
-    statement = select(Portion).where(Portion.cable_id == cable.id).order_by(Portion.seq)  # type: ignore[arg-type]
+    statement = select(Portion).where(col(Portion.cable_id) == cable.id).order_by(col(Portion.seq))
     return list(session.execute(statement).scalars())
 
 
@@ -187,29 +187,29 @@ def list_cables(
 ) -> tuple[list[Cable], str | None]:
     """A page of cables in ingest order (stable), filtered; `q` only searches subjects the
     caller may read, so a match never reveals a subject above the caller's clearance."""
-    statement = select(Cable).order_by(Cable.id)  # type: ignore[arg-type]
+    statement = select(Cable).order_by(col(Cable.id))
     key = decode_cursor(cursor, fields=("id",))
     if key is not None:
-        statement = statement.where(Cable.id > int(key["id"]))  # type: ignore[operator]
+        statement = statement.where(col(Cable.id) > int(key["id"]))
     if filters.classification:
-        statement = statement.where(Cable.classification == filters.classification.upper())
+        statement = statement.where(col(Cable.classification) == filters.classification.upper())
     if filters.origin:
-        statement = statement.where(func.lower(Cable.origin) == filters.origin.lower())
+        statement = statement.where(func.lower(col(Cable.origin)) == filters.origin.lower())
     if filters.status:
-        statement = statement.where(Cable.status == filters.status)
+        statement = statement.where(col(Cable.status) == filters.status)
     if filters.tag:
-        tagged = select(CableTag.cable_id).where(CableTag.tag == filters.tag.upper())
-        statement = statement.where(Cable.id.in_(tagged))  # type: ignore[union-attr]
+        tagged = select(col(CableTag.cable_id)).where(col(CableTag.tag) == filters.tag.upper())
+        statement = statement.where(col(Cable.id).in_(tagged))
     if filters.declassify_after:
-        statement = statement.where(Cable.declassify_on >= filters.declassify_after)  # type: ignore[operator]
+        statement = statement.where(col(Cable.declassify_on) >= filters.declassify_after)
     if filters.declassify_before:
-        statement = statement.where(Cable.declassify_on <= filters.declassify_before)  # type: ignore[operator]
+        statement = statement.where(col(Cable.declassify_on) <= filters.declassify_before)
     if filters.q:
-        statement = statement.where(level_filter(principal, Cable.classification))  # type: ignore[arg-type]
+        statement = statement.where(level_filter(principal, col(Cable.classification)))
         for word in filters.q.split()[:MAX_Q_WORDS]:
             escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(
-                func.lower(Cable.subject).like(f"%{escaped}%", escape="\\")
+                func.lower(col(Cable.subject)).like(f"%{escaped}%", escape="\\")
             )
     rows = list(session.execute(statement.limit(limit + 1)).scalars())
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None

@@ -29,7 +29,9 @@ def portion_view(principal: Principal, portion: Portion) -> PortionPublic:
     )
 
 
-def cable_summary(principal: Principal, cable: Cable, *, header_level: str | None = None) -> CableSummary:
+def cable_summary(
+    principal: Principal, cable: Cable, *, header_level: str | None = None
+) -> CableSummary:
     """The cable's fields; `header_level` defaults to the cable's classification."""
     readable = may_read(principal, header_level or cable.classification)
     decl = cable.decl

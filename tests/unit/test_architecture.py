@@ -35,7 +35,14 @@ def _offending(path: Path, prefixes: tuple[str, ...]) -> set[str]:
     return {name for name in _imports(path) if name.split(".")[0] in prefixes}
 
 
-PURE = ["markings.py", "schedule.py", "decl.py", "parsing/*.py", "routing/matcher.py", "review/states.py"]
+PURE = [
+    "markings.py",
+    "schedule.py",
+    "decl.py",
+    "parsing/*.py",
+    "routing/matcher.py",
+    "review/states.py",
+]
 
 
 @pytest.mark.parametrize("path", _modules(*PURE), ids=lambda p: str(p.relative_to(SERVICE)))

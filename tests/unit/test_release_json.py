@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from test_release_text import document, portion
+
 from service.release import PortionAction, ReleaseSpan, render_json, render_text
-from tests.unit.test_release_text import document, portion
 
 HEAD = "07TEST1\nSUBJECT: FISHING RIGHTS\n"
 

@@ -6,11 +6,11 @@ import ast
 from pathlib import Path
 
 import pytest
+from test_release_pdf import seed_document
+from test_release_text import document, portion
 
 from service.release import PortionAction, ReleaseSpan
 from service.release.pdf_layout import Banner, BoxRun, Row, TextRun, layout, paginate
-from tests.unit.test_release_pdf import seed_document
-from tests.unit.test_release_text import document, portion
 
 RELEASE_PACKAGE = Path(__file__).resolve().parents[2] / "service" / "release"
 

@@ -20,6 +20,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
+from test_release_pdf import every_string
 
 from service.release import (
     PortionAction,
@@ -31,7 +32,6 @@ from service.release import (
     render_text,
 )
 from service.release.pdf_layout import Row, TextRun, layout
-from tests.unit.test_release_pdf import every_string
 
 CODES = ("(b)(1)", "(b)(6)", "1.4(d)", "25X1", "50X1-HUM")
 FIXED = "[REDACTED] WITHHELD FOR CLEARANCE ¶." + "".join(CODES) + "0123456789"
