@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from service.cables.schemas import PortionPublic
 from service.review.validation import MAX_SPANS
 
 NOTE_MAX = 4000
-Codes = list[str]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+Codes = list[Code]
 
 
 class RedactionIn(BaseModel):
