@@ -13,12 +13,16 @@ read snapshot (SQLITE_BUSY_SNAPSHOT). PostgreSQL connections are checked before 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -70,6 +74,7 @@ def make_engine(settings: Settings) -> Engine:
             **pool,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        _writer_lock(engine, settings.sqlite_busy_timeout_ms / 1000)
         return engine
     return create_engine(
         settings.database_url,
@@ -80,11 +85,54 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
+_writer_locks: WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = WeakKeyDictionary()
+_writer_locks_guard = threading.Lock()
+DEFAULT_WRITER_WAIT_SECONDS = 10.0
+
+
+def _writer_lock(
+    engine: Engine, wait_seconds: float = DEFAULT_WRITER_WAIT_SECONDS
+) -> tuple[threading.Lock, float]:
+    """The in-process writer lock of a SQLite engine, and how long a writer may wait for it."""
+    with _writer_locks_guard:
+        entry = _writer_locks.get(engine)
+        if entry is None:
+            entry = _writer_locks[engine] = (threading.Lock(), wait_seconds)
+        return entry
+
+
+def _release_writer_lock(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        lock = session.info.pop(WRITE_OPTION, None)
+        if lock is not None:
+            lock.release()
+
+
 def open_session(engine: Engine, *, write: bool) -> Session:
-    """A session whose first transaction begins as a writer (`BEGIN IMMEDIATE` on SQLite)."""
+    """A session whose first transaction begins as a writer (`BEGIN IMMEDIATE` on SQLite).
+
+    On SQLite, writers of one process also queue on an in-process lock before they ask
+    SQLite for its write lock: SQLite's own busy handler polls with sleeps, so under load a
+    waiting writer can lose every race and starve past the busy timeout, while threads
+    blocked on a lock are woken as soon as it is free. The lock is released when the
+    session's transaction ends (commit, rollback or close).
+    """
     session = Session(engine, expire_on_commit=False)
     if write and engine.dialect.name == "sqlite":
-        session.connection(execution_options={WRITE_OPTION: True})
+        lock, wait_seconds = _writer_lock(engine)
+        if not lock.acquire(timeout=wait_seconds):
+            session.close()
+            raise PoolTimeoutError("timed out waiting for the SQLite writer lock")
+        session.info[WRITE_OPTION] = lock
+        event.listen(session, "after_transaction_end", _release_writer_lock)
+        try:
+            session.connection(execution_options={WRITE_OPTION: True})
+        except BaseException:
+            session.close()
+            leftover = session.info.pop(WRITE_OPTION, None)
+            if leftover is not None:
+                leftover.release()
+            raise
     return session
 
 
