@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import csv
-import io
 import itertools
 import json
 import math
@@ -406,6 +404,12 @@ CHUNK = 2000
 _POOLS: dict[int, Pools] = {}
 
 
+def csv_line(fields: Sequence[object]) -> str:
+    """One RFC 4180 row with every field quoted (what `csv.QUOTE_ALL` writes, with CRLF),
+    built with `str.replace`: about twice as fast as `csv.writer` on 9 KB fields."""
+    return ",".join('"' + str(field).replace('"', '""') + '"' for field in fields) + "\r\n"
+
+
 def _row(cable: GeneratedCable) -> list[object]:
     made = cable.created
     when = f"{made.month}/{made.day}/{made.year} {made.hour}:{made.minute:02d}"
@@ -434,14 +438,11 @@ def render_chunk(job: tuple[str, int, int, int, str]) -> tuple[bytes, int]:
             (Path(folder) / f"{cable.ref_id}.txt").write_bytes(data)
             size += len(data)
         return b"", size
-    buffer = io.StringIO()
     if fmt == "csv":
-        csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
-            _row(cable) for cable in cables
-        )
+        text = "".join(csv_line(_row(cable)) for cable in cables)
     else:
-        buffer.writelines(json.dumps({"text": c.text}, ensure_ascii=False) + "\n" for c in cables)
-    data = buffer.getvalue().encode()
+        text = "".join(json.dumps({"text": c.text}, ensure_ascii=False) + "\n" for c in cables)
+    data = text.encode()
     return data, len(data)
 
 
@@ -461,9 +462,7 @@ def write(count: int, *, seed: int, fmt: str, out: str, start: int = 0, jobs: in
     written = 0
     try:
         if fmt == "csv" and stream is not None:
-            header = io.StringIO()
-            csv.writer(header, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerow(CSV_HEADER)
-            stream.write(header.getvalue().encode())
+            stream.write(csv_line(CSV_HEADER).encode())
         with multiprocessing.Pool(jobs or os.cpu_count() or 1) as pool:
             for data, size in pool.imap(render_chunk, chunks):
                 if stream is not None:
