@@ -279,15 +279,22 @@ def test_concurrent_audited_writes_through_the_api(
     cables = [synthetic_cable(6000 + n) for n in range(threads * per_thread)]
     before = head_seq(engine)
     statuses: list[int] = []
+    problems: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(threads)
 
     def worker(chunk: list[tuple[str, str]]) -> None:
         start.wait()
         for _ref_id, text in chunk:
-            status = _ingest(client, headers, text)
+            response = client.post(
+                "/api/v1/cables",
+                content=text.encode(),
+                headers={**headers, "Content-Type": "text/plain"},
+            )
             with lock:
-                statuses.append(status)
+                statuses.append(response.status_code)
+                if response.status_code != 201:
+                    problems.append(response.text)
 
     workers = [
         threading.Thread(target=worker, args=(cables[n * per_thread : (n + 1) * per_thread],))
@@ -298,6 +305,11 @@ def test_concurrent_audited_writes_through_the_api(
     for thread in workers:
         thread.join()
 
+    # Known failure mode on SQLite when the machine is heavily loaded (seen under pytest -n 2
+    # beside other suites): a writer waits longer than busy_timeout (10 s) for BEGIN IMMEDIATE
+    # and gets 503 "database is unavailable". The write transaction begins before the cable
+    # is parsed, so parsing time counts against every queued writer. See docs/audit.md.
+    assert problems == []
     assert statuses == [201] * 400
     events = events_since(engine, before)
     ingested = [e for e in events if e.action == "cable.ingested"]
