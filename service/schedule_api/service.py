@@ -28,6 +28,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     or_,
     select,
@@ -137,8 +138,12 @@ def filtered(statement: _S, filters: ScheduleFilters) -> _S:
     if filters.status:
         statement = statement.where(col(Cable.status) == filters.status)
     if filters.tag:
-        tagged = select(col(CableTag.cable_id)).where(col(CableTag.tag) == filters.tag.upper())
-        statement = statement.where(col(Cable.id).in_(tagged))
+        # EXISTS probes the (cable_id, tag) primary key for the rows of the date range only;
+        # `id IN (SELECT ...)` would build the whole tag's id list (again per summary period).
+        tagged = exists().where(
+            col(CableTag.cable_id) == col(Cable.id), col(CableTag.tag) == filters.tag.upper()
+        )
+        statement = statement.where(tagged)
     return statement
 
 

@@ -186,6 +186,11 @@ def test_overdue_moves_with_the_clock(client: TestClient, supervisor: Headers, a
         ),
         ({"group_by": "classification"}, [("CONFIDENTIAL", 5), ("SECRET", 3)]),
         ({"group_by": "year", "status": "released"}, [("2016", 1)]),
+        ({"group_by": "year", "tag": "prel"}, [("2017", 1), ("2018", 1), ("2021", 1)]),
+        ({"group_by": "month", "origin": "Embassy Paris"}, [("2018-01", 1), ("2018-03", 2)]),
+        ({"group_by": "month", "tag": "ECON", "after": "2018-02-01"}, [("2018-03", 1)]),
+        ({"group_by": "year", "origin": "embassy kabul", "status": "received"}, [("2017", 1)]),
+        ({"group_by": "year", "after": "2030-01-01"}, []),
         (
             {"group_by": "year", "after": "2017-12-01", "before": "2018-03-01"},
             [("2017", 2), ("2018", 2)],
