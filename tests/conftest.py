@@ -32,6 +32,22 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _counter = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests create and log in many accounts, so they hash with argon2id at its smallest
+    cost; tests marked `production_hashing` (tests/unit/test_security.py) keep the real
+    parameters and check them."""
+    if request.node.get_closest_marker("production_hashing"):
+        return
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from service.auth import passwords
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(passwords, "_HASHER", cheap)
+
+
 def shared_path(*parts: str) -> Path:
     """A path in ../shared/, or skip the test when the shared material is absent."""
     path = SHARED.joinpath(*parts)

@@ -28,6 +28,8 @@ from service.auth.security import (
 )
 from service.settings import Settings, SettingsError, load_settings
 
+pytestmark = pytest.mark.production_hashing
+
 SECRET = "unit-secret-0123456789abcdef0123456789abcdef"
 OLD_SECRET = "unit-old-secret-0123456789abcdef0123456789ab"
 
