@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     import_spool_dir: Path = Path("var/imports")
     import_max_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_max_line_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    import_batch_size: int = Field(default=500, ge=1, le=10_000)
+    import_batch_size: int = Field(default=50, ge=1, le=10_000)
     import_parse_workers: int = Field(default=0, ge=0, le=64)
     import_lease_seconds: float = Field(default=30.0, gt=0)
     import_poll_seconds: float = Field(default=1.0, gt=0)
