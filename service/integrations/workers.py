@@ -4,7 +4,7 @@ import worker and the webhook delivery worker. Both stop at a batch boundary on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,7 +21,6 @@ class Workers:
     imports: ImportWorker | None = None
     webhooks: DeliveryWorker | None = None
     owned_client: httpx.Client | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def stop(self) -> None:
         """Ask both threads to stop and wait for them (the current batch commits first)."""
