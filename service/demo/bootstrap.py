@@ -38,7 +38,8 @@ DEMO_USERS: tuple[tuple[str, tuple[Role, ...], Level], ...] = (
     ("approver", (Role.approver,), Level.TOP_SECRET),
     ("supervisor", (Role.supervisor,), Level.TOP_SECRET),
 )
-DEMO_QUEUES = ("general",)
+# Every queue the default routing rules feed, so the demo cable lands in a reviewer's queue.
+DEMO_QUEUES = ("general", "foreign-government", "intelligence-equities", "defense-wmd", "senior")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from service.auth import service
-from service.cables.models import Cable
+from service.cables.models import Cable, Portion
 from service.cli import app as cli
 from service.settings import get_settings
 
@@ -114,3 +114,10 @@ def test_demo_bootstrap_creates_accounts_once_with_a_private_credentials_file(
     assert len(credentials.read_text().splitlines()) == 8
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(Cable)).scalar_one() == 1
+        placements = session.execute(select(Portion.queue, Portion.assignee)).all()
+    # The demo reviewers sit in every default queue, so the demo cable is someone's work.
+    assert len(placements) == 9
+    assert {queue for queue, _ in placements} == {"foreign-government"}
+    assert all(
+        assignee in {"reviewer-c", "reviewer-s", "reviewer-ts"} for _, assignee in placements
+    )
