@@ -42,7 +42,7 @@ def shared_path(*parts: str) -> Path:
 
 BACKEND = os.environ.get("DECLASS_TEST_DATABASE", "sqlite")
 SERVER_JWT_SECRET = "kill-test-secret-0123456789abcdef0123456789"
-ROWS = int(os.environ.get("DECLASS_TEST_KILL_ROWS", "1000"))
+ROWS = int(os.environ.get("DECLASS_TEST_KILL_ROWS", "3000"))
 BATCH = 50
 DECLASS = Path(sys.executable).parent / "declass"
 
