@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
 from service.db import open_session
@@ -39,3 +39,7 @@ def get_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# The paging parameters of every list endpoint: `limit: PageLimit = 50, cursor: PageCursor = None`.
+PageLimit = Annotated[int, Query(ge=1, le=500)]
+PageCursor = Annotated[str | None, Query(max_length=512)]

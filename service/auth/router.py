@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Request, Response
 from sqlalchemy import Engine
 
 from service.auth import service
@@ -27,7 +27,7 @@ from service.auth.schemas import (
 )
 from service.auth.security import issue_access_token
 from service.db import unit_of_work
-from service.deps import SessionDep, SettingsDep
+from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
 from service.errors import BadRequest, TooManyRequests, Unauthorized
 from service.pagination import next_link
 
@@ -170,8 +170,8 @@ def list_users(
     _admin: AdminDep,
     request: Request,
     response: Response,
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> UserPage:
     """Users in creation order (admin), cursor-paginated with a `Link` header."""
     users, next_cursor = service.list_users(session, limit=limit, cursor=cursor)
@@ -239,8 +239,8 @@ def list_service_accounts(
     _admin: AdminDep,
     request: Request,
     response: Response,
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> ServiceAccountPage:
     """Service accounts in creation order (admin); secrets are never shown again."""
     accounts, next_cursor = service.list_service_accounts(session, limit=limit, cursor=cursor)

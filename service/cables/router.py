@@ -15,7 +15,7 @@ from service.auth.principal import Principal
 from service.cables import service
 from service.cables.schemas import CableIn, CablePage, CablePublic
 from service.cables.views import cable_summary, cable_view
-from service.deps import SessionDep
+from service.deps import PageCursor, PageLimit, SessionDep
 from service.errors import Unprocessable, UnsupportedMediaType
 from service.markings import Level
 from service.pagination import next_link
@@ -92,8 +92,8 @@ def list_cables(
     declassify_before: date | None = Query(None, description="declassify_on on or before"),
     declassify_after: date | None = Query(None, description="declassify_on on or after"),
     q: str | None = Query(None, max_length=200, description="words of the subject"),
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> CablePage:
     """Cables in ingest order, filtered; cursor-paginated with a `Link` header."""
     filters = service.CableFilters(

@@ -18,7 +18,7 @@ from service.auth.models import Role
 from service.auth.principal import Principal
 from service.auth.security import Claims
 from service.db import open_session
-from service.deps import SessionDep, SettingsDep
+from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
 from service.errors import BadRequest, Forbidden, PayloadTooLarge, Unprocessable
 from service.integrations import feed, imports
 from service.integrations.csv_source import ImportFormat, detect_format
@@ -225,8 +225,8 @@ def list_releases(
     _principal: CurrentPrincipal,
     request: Request,
     response: Response,
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> ReleasePage:
     """Finalized cables (released or withheld) in release order. Keep `resume_cursor` and
     pass it as `cursor` to receive only later releases: none is skipped or repeated,

@@ -22,7 +22,7 @@ from service.auth.deps import (
     SupervisorOrIntegrationDep,
 )
 from service.auth.principal import Principal
-from service.deps import SessionDep, SettingsDep
+from service.deps import PageCursor, SessionDep, SettingsDep
 from service.errors import PreconditionFailed, PreconditionRequired
 from service.pagination import next_link
 from service.review import approvals, decisions, queries
@@ -266,7 +266,7 @@ def work_queue(
     request: Request,
     response: Response,
     limit: int | None = Query(None, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    cursor: PageCursor = None,
 ) -> QueuePage:
     """The caller's work, soonest `declassify_on` first: portions assigned to a reviewer
     (assigned, in review or returned) and, for an approver, decisions awaiting its second

@@ -19,7 +19,7 @@ from service.auth.models import Role
 from service.auth.principal import Principal
 from service.auth.security import Claims
 from service.cables.models import CableStatus
-from service.deps import SessionDep, SettingsDep
+from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
 from service.errors import Forbidden
 from service.markings import Level
 from service.pagination import next_link
@@ -73,8 +73,6 @@ def schedule_filters(
 
 
 FiltersDep = Annotated[ScheduleFilters, Depends(schedule_filters)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[str | None, Query(max_length=512)]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: the whole result, streamed")]
 
 
@@ -99,8 +97,8 @@ def due(
     clock: ClockDep,
     request: Request,
     response: Response,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
     format: Format = "json",
 ) -> DuePage | Response:
     """Cables whose `declassify_on` falls between `after` and `before` (inclusive; default
@@ -132,8 +130,8 @@ def overdue(
     clock: ClockDep,
     request: Request,
     response: Response,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
     format: Format = "json",
 ) -> DuePage | Response:
     """Cables whose `declassify_on` has passed (before today) and that are not released,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from service.auth.deps import AdminDep
-from service.deps import SessionDep, SettingsDep
+from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
 from service.integrations.schemas import (
     AttemptPublic,
     DeliveryPage,
@@ -76,8 +76,8 @@ def list_webhooks(
     _principal: AdminDep,
     request: Request,
     response: Response,
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> WebhookPage:
     """Every subscription (without secrets), oldest first."""
     rows, next_cursor = service.list_subscriptions(session, limit=limit, cursor=cursor)
@@ -122,8 +122,8 @@ def list_deliveries(
     _principal: AdminDep,
     request: Request,
     response: Response,
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=512),
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> DeliveryPage:
     """Deliveries to this subscription, oldest first, each with every attempt made."""
     rows, next_cursor = service.list_deliveries(
