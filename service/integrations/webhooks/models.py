@@ -43,6 +43,12 @@ class WebhookSubscription(SQLModel, table=True):
     url: str = Field(sa_column=Column(Text, nullable=False))
     events: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     secret: str = Field(sa_column=Column(String(128), nullable=False))
+    # After a rotation the old secret still signs deliveries (a second signature) until
+    # `previous_secret_expires_at`, so receivers can switch without dropping a message.
+    previous_secret: str | None = Field(default=None, sa_column=Column(String(128)))
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime())
+    )
     description: str | None = Field(default=None, sa_column=Column(String(200)))
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

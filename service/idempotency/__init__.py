@@ -1,0 +1,1 @@
+"""Idempotency keys (draft-ietf-httpapi-idempotency-key-header) for unsafe requests."""
