@@ -4,11 +4,17 @@ RFC 9457 problem details (`application/problem+json`).
 Services raise these (never FastAPI's HTTPException); routers do not catch them. Validation
 errors, unknown routes, 405s, integrity errors and unexpected exceptions are rendered here
 too, so a client never sees a bare 500 or a stack trace.
+
+Database faults (`classify_database_error`) are the server's trouble, not the client's: a
+busy (locked), full, read-only or unreachable database gives 503 with a `Retry-After` and
+a title naming which; the body never carries the SQL, its parameters or the driver's
+message, and the log line only the error class and the driver's code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -16,7 +22,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -111,12 +117,13 @@ def problem(
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
+    title: str | None = None,
 ) -> JSONResponse:
-    """Render one problem+json response."""
-    title = HTTPStatus(status).phrase
+    """Render one problem+json response; the title defaults to the status's phrase."""
+    phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
-        "type": TYPE_BASE + (slug or title.lower().replace(" ", "-")),
-        "title": title,
+        "type": TYPE_BASE + (slug or phrase.lower().replace(" ", "-")),
+        "title": title or phrase,
         "status": status,
         "detail": detail,
     }
@@ -173,14 +180,113 @@ async def _on_integrity_error(_request: Request, exc: Exception) -> JSONResponse
     return problem(409, "The change conflicts with the stored data", slug="conflict")
 
 
-async def _on_operational_error(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("database_unavailable", error=type(exc).__name__)
+@dataclass(frozen=True, slots=True)
+class DatabaseFault:
+    """How one class of database failure is told to the client (always a 503)."""
+
+    slug: str
+    title: str
+    detail: str
+    retry_after_seconds: int
+
+
+DATABASE_BUSY = DatabaseFault(
+    "database-busy",
+    "Database busy",
+    "The database is busy with other changes; nothing was stored, try again shortly",
+    2,
+)
+DATABASE_FULL = DatabaseFault(
+    "database-full",
+    "Database storage full",
+    "The database has no space left for this change; nothing was stored",
+    60,
+)
+DATABASE_READ_ONLY = DatabaseFault(
+    "database-read-only",
+    "Database read-only",
+    "The database accepts no changes at the moment; nothing was stored",
+    60,
+)
+DATABASE_UNAVAILABLE = DatabaseFault(
+    "database-unavailable",
+    "Database unavailable",
+    "The database is unavailable; try again shortly",
+    5,
+)
+
+# SQLite primary result codes (the low byte of an extended code).
+_SQLITE_FAULTS = {
+    5: DATABASE_BUSY,  # SQLITE_BUSY: "database is locked" after the busy timeout
+    6: DATABASE_BUSY,  # SQLITE_LOCKED
+    8: DATABASE_READ_ONLY,  # SQLITE_READONLY (file, mode=ro, PRAGMA query_only)
+    10: DATABASE_UNAVAILABLE,  # SQLITE_IOERR
+    11: DATABASE_UNAVAILABLE,  # SQLITE_CORRUPT
+    13: DATABASE_FULL,  # SQLITE_FULL: disk full or max_page_count reached
+    14: DATABASE_UNAVAILABLE,  # SQLITE_CANTOPEN
+    26: DATABASE_UNAVAILABLE,  # SQLITE_NOTADB
+}
+# PostgreSQL SQLSTATEs, most specific first (a prefix matches a class).
+_POSTGRES_FAULTS = (
+    ("53100", DATABASE_FULL),  # disk_full
+    ("25006", DATABASE_READ_ONLY),  # read_only_sql_transaction (also a hot standby)
+    ("55P03", DATABASE_BUSY),  # lock_not_available (lock_timeout)
+    ("57014", DATABASE_BUSY),  # query_canceled (statement_timeout)
+    ("40001", DATABASE_BUSY),  # serialization_failure
+    ("40P01", DATABASE_BUSY),  # deadlock_detected
+    ("08", DATABASE_UNAVAILABLE),  # connection exceptions
+    ("53", DATABASE_UNAVAILABLE),  # insufficient resources (memory, connections)
+    ("57P", DATABASE_UNAVAILABLE),  # admin/crash shutdown, cannot connect now
+)
+
+
+def classify_database_error(exc: BaseException) -> DatabaseFault | None:
+    """The fault a database error stands for, or None when it is not one (a bug: 500).
+
+    A pool timeout (no connection free, or the SQLite writer lock not obtained in time) is
+    a busy database. An `OperationalError` the table does not name is an unavailable one.
+    """
+    if isinstance(exc, PoolTimeoutError):
+        return DATABASE_BUSY
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    fault: DatabaseFault | None = None
+    if isinstance(sqlite_code, int):
+        fault = _SQLITE_FAULTS.get(sqlite_code & 0xFF)
+    elif isinstance(sqlstate, str):
+        fault = next((f for prefix, f in _POSTGRES_FAULTS if sqlstate.startswith(prefix)), None)
+    if fault is None and isinstance(exc, OperationalError):
+        fault = DATABASE_UNAVAILABLE
+    return fault
+
+
+def database_fault_response(fault: DatabaseFault) -> JSONResponse:
     return problem(
         503,
-        "The database is unavailable; try again shortly",
-        slug="service-unavailable",
-        headers={"Retry-After": "5"},
+        fault.detail,
+        slug=fault.slug,
+        title=fault.title,
+        headers={"Retry-After": str(fault.retry_after_seconds)},
     )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    fault = classify_database_error(exc)
+    if fault is None:
+        return await _on_unexpected(request, exc)
+    orig = getattr(exc, "orig", None)
+    # The class and the driver's code only: the message may quote SQL or parameters.
+    log.error(
+        "database_fault",
+        fault=fault.slug,
+        error=type(orig if orig is not None else exc).__name__,
+        sqlite_code=getattr(orig, "sqlite_errorcode", None),
+        sqlstate=getattr(orig, "sqlstate", None),
+    )
+    return database_fault_response(fault)
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -193,6 +299,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(IntegrityError, _on_integrity_error)
-    app.add_exception_handler(OperationalError, _on_operational_error)
-    app.add_exception_handler(PoolTimeoutError, _on_operational_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(PoolTimeoutError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)
