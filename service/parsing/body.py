@@ -41,6 +41,7 @@ _ENTIRE_BARE = re.compile(
 )
 _CANDIDATE = re.compile(r"\n[ \t¶]*(?:(\d{1,3})[ \t]*\.(?![\d.])|\(([A-Za-z][A-Za-z/ \-]{0,29})\))")
 _HEADING_MAX = 80
+_BLANK_RUN = " \t\r\n\\"
 _ITEM_WINDOW = 3000
 _SINGLE_LETTER = re.compile(r"\(([A-Z])\)")
 _ITEM_NEIGHBOURS = {"C": ("B", "D"), "S": ("R", "T"), "U": ("T", "V")}
@@ -84,8 +85,27 @@ def _is_heading(text: str, start: int, end: int, *, framed: bool = False) -> boo
 
 
 def _previous_text_line(text: str, start: int, floor: int) -> tuple[int, int] | None:
-    """The last non-blank line before the line at ``start``, if it begins at or after ``floor``."""
+    """The last non-blank line before the line at ``start``, if it begins at or after ``floor``.
+
+    One ``rstrip`` over the text between ``floor`` and the line finds the last
+    non-blank character; only a ``<br>``-only line there needs the line loop.
+    """
     end = start - 1
+    if end < floor:
+        return None
+    last = floor + len(text[floor:end].rstrip(_BLANK_RUN)) - 1
+    if last < floor:
+        return None
+    begin = text.rfind("\n", 0, last) + 1
+    if begin < floor:
+        return None
+    line_end = text.find("\n", last)
+    if text[begin:line_end].strip(" \t\r\\").lower() != "<br>":
+        return begin, line_end
+    return _previous_text_line_slow(text, begin - 1, floor)
+
+
+def _previous_text_line_slow(text: str, end: int, floor: int) -> tuple[int, int] | None:
     while end >= floor:
         begin = text.rfind("\n", 0, end) + 1
         if begin < floor:
@@ -103,6 +123,9 @@ def _with_heading(text: str, start: int, floor: int) -> int:
     if prev is None:
         return start
     line = text[prev[0] : prev[1]]
+    core = line.strip()
+    if core.endswith((".", ",", ";")) and "---" not in core:
+        return start  # the last line of the previous paragraph: the common case
     if DASH_LINE.fullmatch(line):
         title = prev_line(text, prev[0])
         if title is None or title[0] < floor or not _is_heading(text, *title, framed=True):
@@ -111,9 +134,8 @@ def _with_heading(text: str, start: int, floor: int) -> int:
         if top is not None and top[0] >= floor and DASH_LINE.fullmatch(text, *top):
             return top[0]
         return title[0]
-    core = line.strip()
-    if len(core) > _HEADING_MAX + 40 or (core.endswith((".", ",", ";")) and "---" not in core):
-        return start  # the last line of the previous paragraph: the common case
+    if len(core) > _HEADING_MAX + 40:
+        return start
     if _is_heading(text, *prev):
         above = prev_line(text, prev[0])
         if above is None or above[0] < floor or is_blank(text, *above):
@@ -174,13 +196,12 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
     One scan over the body finds both numbered and mark-led paragraph lines;
     ``first_para`` (the first numbered paragraph) bounds where numbering begins.
     """
-    found: list[Start] = []
-    last: int | None = None
+    found: list[tuple[int, str | None, str | None, Mark | None, bool]] = []
+    last = -1  # the last accepted paragraph number; -1 before the first
     spaced = True  # paragraphs separated by blank lines (False in some HTML copies)
     numbered_from = first_para if first_para is not None else len(text)
-    items = _ItemLetters(text)
-    scan_from = floor - 1 if floor > 0 else 0
-    for m in _CANDIDATE.finditer(text, scan_from):
+    items: _ItemLetters | None = None
+    for m in _CANDIDATE.finditer(text, floor - 1 if floor > 0 else 0):
         begin = m.start() + 1
         if begin < floor:
             continue
@@ -189,28 +210,30 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
             if begin < numbered_from:
                 continue
             n = int(num)
-            if last is None or n != last + 1:
+            if n != last + 1 or last < 0:
                 after_blank = _after_blank(text, begin, floor)
-                if last is None:
+                if last < 0:
                     if not (n == 1 or (n <= _MAX_JUMP and after_blank)):
                         continue
                     spaced = after_blank
                 elif not (last + 1 < n <= last + _MAX_JUMP and (after_blank or not spaced)):
                     continue
             last = n
-            written, mark, unknown = _numbered_mark(text, m.end())
-            found.append(Start(begin, begin, num, written, mark, unknown))
+            found.append((begin, num, *_numbered_mark(text, m.end())))
             continue
-        mark, _ = cached_mark(inner)
-        if mark is None or not _after_blank(text, begin, floor) or items.is_item(inner, begin):
+        mark = cached_mark(inner)[0]
+        if mark is None or not _after_blank(text, begin, floor):
             continue
-        found.append(Start(begin, begin, None, inner, mark, False))
+        if items is None:
+            items = _ItemLetters(text)
+        if items.is_item(inner, begin):
+            continue
+        found.append((begin, None, inner, mark, False))
     starts: list[Start] = []
     lower = floor
-    for start in found:
-        offset = _with_heading(text, start.line, lower)
-        if offset != start.offset:
-            start = start._replace(offset=offset)
-        starts.append(start)
-        lower = start.line + 1
+    for begin, number, written, mark, unknown in found:
+        starts.append(
+            Start(_with_heading(text, begin, lower), begin, number, written, mark, unknown)
+        )
+        lower = begin + 1
     return starts
