@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from service import migrations
@@ -30,6 +32,24 @@ PG_ADMIN_URL = os.environ.get(
 TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"  # 44 bytes, tests only
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _counter = itertools.count()
+
+# Property tests (tests/unit/test_*_properties.py) run the same examples on every run and
+# machine: derandomized, a bounded example count (a test may ask for fewer or more), no
+# deadline on a loaded 2-core machine, no example database. HYPOTHESIS_PROFILE=dev explores
+# with fresh random examples, 1,000 per test.
+hypothesis_settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=100,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "dev", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
