@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_batch_size: int = Field(default=20, ge=1, le=500)
     webhook_worker_enabled: bool = True
+    # How long a signing secret replaced by a rotation still signs deliveries (a 2nd signature).
+    webhook_secret_grace_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    # Idempotency-Key records are kept this long (at least a day, as the draft asks), and a
+    # request's claim on its key lapses after idempotency_lock_seconds if its process died.
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=86_400)
+    idempotency_lock_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod

@@ -24,6 +24,7 @@ from service.auth.deps import (
 from service.auth.principal import Principal
 from service.deps import PageCursor, SessionDep, SettingsDep
 from service.errors import PreconditionFailed, PreconditionRequired
+from service.idempotency.http import IdempotencyDep, with_idempotency_responses
 from service.pagination import next_link
 from service.review import approvals, decisions, queries
 from service.review import service as review
@@ -130,8 +131,13 @@ def claim(
     return _respond(session, principal, located, response)
 
 
-@router.put(f"{PORTION}/decision", response_model=DecisionResultOut, responses=PORTION_RESPONSES)
+@router.put(
+    f"{PORTION}/decision",
+    response_model=DecisionResultOut,
+    responses=with_idempotency_responses(PORTION_RESPONSES),
+)
 def decide(
+    idempotency: IdempotencyDep,  # first: the key is claimed before the session opens
     session: SessionDep,
     principal: ReviewerDep,
     context: ContextDep,
@@ -140,30 +146,35 @@ def decide(
     body: DecisionIn,
     response: Response,
     if_match: IfMatch = None,
-) -> DecisionResultOut:
+) -> DecisionResultOut | Response:
     """The assignee's decision: `release`, `redact` (half-open character spans into the
     portion text, inside it, not overlapping, each with its exemption codes), `withhold`
     (codes) or `refer` (to the agency in `refer_to`). Codes must fit the cable's age (422
-    names the codes that fit). A new decision supersedes the last; none is overwritten."""
-    version = expected_version(if_match)
-    assert version is not None
-    result = decisions.decide(
-        session,
-        ref_id=ref_id,
-        seq=seq,
-        actor=principal,
-        expected_version=version,
-        decision=DecisionInput(
-            action=body.action,
-            spans=tuple(SpanInput(r.start, r.end, tuple(r.exemption)) for r in body.redactions),
-            codes=tuple(body.exemptions),
-            refer_to=body.refer_to,
-            note=body.note,
-        ),
-        context=context,
-    )
-    detail = _respond(session, principal, result.located, response)
-    return DecisionResultOut(**detail.model_dump(), auto_approved=result.auto_approved)
+    names the codes that fit). A new decision supersedes the last; none is overwritten.
+    With an `Idempotency-Key`, a retry replays the first outcome instead of deciding again."""
+
+    def produce() -> DecisionResultOut:
+        version = expected_version(if_match)
+        assert version is not None
+        result = decisions.decide(
+            session,
+            ref_id=ref_id,
+            seq=seq,
+            actor=principal,
+            expected_version=version,
+            decision=DecisionInput(
+                action=body.action,
+                spans=tuple(SpanInput(r.start, r.end, tuple(r.exemption)) for r in body.redactions),
+                codes=tuple(body.exemptions),
+                refer_to=body.refer_to,
+                note=body.note,
+            ),
+            context=context,
+        )
+        detail = _respond(session, principal, result.located, response)
+        return DecisionResultOut(**detail.model_dump(), auto_approved=result.auto_approved)
+
+    return idempotency.respond(session, produce, response)
 
 
 @router.post(f"{PORTION}/approve", response_model=PortionDetailOut, responses=PORTION_RESPONSES)
