@@ -9,22 +9,24 @@ problem with its line and nothing is written.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from service.audit.models import AuditAction
 from service.audit.service import record
 from service.auth.clearance import level_filter
 from service.auth.principal import Principal
-from service.cables.models import Cable, CableStatus, CableTag, Portion, PortionStatus
+from service.cables.models import Cable, CableTag, Portion
+from service.cables.store import NewCable, insert_children, plan_cable
 from service.errors import Conflict, NotFound, Unprocessable
-from service.markings import max_level
 from service.pagination import decode_cursor, encode_cursor
 from service.parsing import CableParseError, ParsedCable, parse_cable
-from service.routing.service import route_cable
+from service.routing.matcher import CableFacts
+from service.routing.placement import Placement, PortionKey, route_new_cable
 
 MAX_Q_WORDS = 8
 
@@ -67,66 +69,23 @@ def parse_or_422(text: str | bytes) -> ParsedCable:
         ) from None
 
 
-def _cable_row(parsed: ParsedCable, text: str, sha: str) -> Cable:
-    classification = parsed.classification or max_level(*(p.level for p in parsed.portions))
-    decl = parsed.decl.as_json() if parsed.decl is not None else None
-    return Cable.model_validate(
-        {
-            "ref_id": parsed.ref_id,
-            "subject": parsed.subject,
-            "origin": parsed.origin,
-            "sent_at": parsed.sent_at,
-            "cable_date": parsed.cable_date,
-            "classification": classification.value,
-            "caveats": list(parsed.caveats),
-            "eo": parsed.eo,
-            "decl": decl,
-            "decl_kind": decl["kind"] if decl else None,
-            "declassify_on": parsed.declassify_on,
-            "declassify_basis": parsed.declassify_basis,
-            "classified_by": parsed.classified_by,
-            "reasons": list(parsed.reasons),
-            "tags": list(dict.fromkeys(parsed.tags)),
-            "references": list(parsed.references),
-            "signer": parsed.signer,
-            "warnings": list(parsed.warnings),
-            "status": CableStatus.received,
-            "raw_text": text,
-            "raw_sha256": sha,
-        }
-    )
+def store_parsed(
+    session: Session, *, parsed: ParsedCable, text: str, sha: str, routed: bool = True
+) -> tuple[Cable, NewCable]:
+    """Insert the cable, its tags and its portions, the portions already routed (see
+    `service.routing.placement`; with `routed` False they stay `pending` in no queue). No
+    audit event: the caller records `cable.ingested` with `NewCable.ingested_detail()`."""
 
+    def place(facts: CableFacts, portions: Sequence[PortionKey]) -> list[Placement]:
+        return route_new_cable(session, facts=facts, portions=portions)
 
-def store_parsed(session: Session, *, parsed: ParsedCable, text: str, sha: str) -> Cable:
-    """Insert the cable, its tags and its portions (no audit, no routing)."""
-    cable = _cable_row(parsed, text, sha)
+    new = plan_cable(parsed, text, sha, place=place if routed else None)
+    cable = Cable.model_validate(new.values)
     session.add(cable)
     session.flush()
     assert cable.id is not None
-    if cable.tags:
-        session.execute(
-            insert(CableTag), [{"cable_id": cable.id, "tag": tag[:64]} for tag in cable.tags]
-        )
-    now = cable.created_at
-    session.execute(
-        insert(Portion),
-        [
-            {
-                "cable_id": cable.id,
-                "seq": p.seq,
-                "number": p.number,
-                "marking": p.marking,
-                "level": p.level.value,
-                "text": p.text,
-                "status": PortionStatus.pending,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for p in parsed.portions
-        ],
-    )
-    return cable
+    insert_children(session, [new], [cable.id])
+    return cable, new
 
 
 def find_cable(session: Session, ref_id: str) -> Cable | None:
@@ -146,7 +105,7 @@ def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> In
             f"{parsed.ref_id} is already stored with different text "
             f"(stored sha256 {existing.raw_sha256[:12]}..., posted {sha[:12]}...)"
         )
-    cable = store_parsed(session, parsed=parsed, text=text_str, sha=sha)
+    cable, new = store_parsed(session, parsed=parsed, text=text_str, sha=sha)
     record(
         session,
         actor=actor,
@@ -154,14 +113,8 @@ def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> In
         entity="cable",
         entity_id=cable.ref_id,
         ref_id=cable.ref_id,
-        detail={
-            "sha256": sha,
-            "classification": cable.classification,
-            "portions": len(parsed.portions),
-            "declassify_on": cable.declassify_on.isoformat() if cable.declassify_on else None,
-        },
+        detail=new.ingested_detail(),
     )
-    route_cable(session, cable=cable, actor=actor)
     return IngestResult(cable=cable, created=True)
 
 

@@ -3,8 +3,8 @@ Services never commit: the request or the runner's unit of work does (see `impor
 
 Guarantees:
 
-* `store_batch` writes a batch's cables (each stored, audited and routed exactly as
-  `ingest_cable` and `route_cable` do for a cable posted alone), its rejections and the
+* `store_batch` writes a batch's cables (each stored, routed and audited exactly as
+  `ingest_cable` does for a cable posted alone, in bulk), its rejections and the
   job's new offset and counters in the caller's one transaction, so the job row always
   describes exactly what is in the database;
 * it writes only while the caller still holds the job's lease and the job is still at the
@@ -34,7 +34,7 @@ from service.audit.service import record
 from service.auth.models import Role
 from service.auth.principal import Principal, PrincipalKind
 from service.cables.models import Cable
-from service.cables.service import store_parsed
+from service.cables.store import NewCable, insert_cables, plan_cable
 from service.errors import NotFound, Unprocessable
 from service.integrations.csv_source import MAX_REF_ID, ImportFormat
 from service.integrations.import_models import (
@@ -47,7 +47,7 @@ from service.integrations.webhooks.outbox import enqueue_event
 from service.markings import Level
 from service.orm import utcnow
 from service.parsing import ParsedCable
-from service.routing.service import route_cable
+from service.routing.placement import load_router
 
 RUNNABLE = (ImportStatus.queued.value, ImportStatus.running.value)
 
@@ -265,27 +265,20 @@ def _stored_shas(session: Session, ref_ids: set[str]) -> dict[str, str]:
     return {str(ref): str(sha) for ref, sha in session.execute(statement)}
 
 
-def _store_cable(session: Session, *, row: PreparedRow, actor: Principal) -> None:
-    """Store, audit and route one new cable exactly as `ingest_cable` + `route_cable` do."""
-    assert row.parsed is not None
-    assert row.text is not None
-    assert row.sha is not None
-    cable = store_parsed(session, parsed=row.parsed, text=row.text, sha=row.sha)
-    record(
-        session,
-        actor=actor,
-        action=AuditAction.cable_ingested,
-        entity="cable",
-        entity_id=cable.ref_id,
-        ref_id=cable.ref_id,
-        detail={
-            "sha256": row.sha,
-            "classification": cable.classification,
-            "portions": len(row.parsed.portions),
-            "declassify_on": cable.declassify_on.isoformat() if cable.declassify_on else None,
-        },
-    )
-    route_cable(session, cable=cable, actor=actor)
+def _write(session: Session, cables: Sequence[NewCable], actor: Principal) -> None:
+    """Insert `cables` in bulk (rows, tags, portions already routed), then one
+    `cable.ingested` event each, with its routing, exactly as `ingest_cable` writes it."""
+    insert_cables(session, cables)
+    for cable in cables:
+        record(
+            session,
+            actor=actor,
+            action=AuditAction.cable_ingested,
+            entity="cable",
+            entity_id=cable.ref_id,
+            ref_id=cable.ref_id,
+            detail=cable.ingested_detail(),
+        )
 
 
 def store_batch(
@@ -300,21 +293,27 @@ def store_batch(
     """Store `batch` and advance the job past it (see the module docstring); None when the
     job is no longer `owner`'s at `batch.start` (nothing is written then).
 
-    `careful` stores each cable under a savepoint so a row the database refuses is
-    rejected alone (the runner retries a failed batch this way)."""
+    The rules and the reviewers' loads are read once for the batch and the loads carried
+    from cable to cable, so each cable is placed as if it had been ingested alone, in row
+    order. The new cables are written with one executemany per table. `careful` stores
+    each cable under a savepoint so a row the database refuses is rejected alone (the
+    runner retries a failed batch this way)."""
     job = _locked_job(session, import_id=import_id, owner=owner, start=batch.start)
     if job is None:
         return None
     actor = job_actor(job)
     stored = _stored_shas(session, {r.parsed.ref_id for r in batch.rows if r.parsed})
+    router = load_router(session)
+    now = utcnow()
     imported = duplicates = 0
     refused: list[dict[str, object]] = []
+    fresh: list[NewCable] = []
 
     def refuse(row: PreparedRow, error: str, ref_id: str | None) -> None:
         refused.append({"import_id": job.id, "row": row.number, "ref_id": ref_id, "error": error})
 
     for row in batch.rows:
-        if row.parsed is None or row.sha is None:
+        if row.parsed is None or row.sha is None or row.text is None:
             refuse(row, row.error or "unreadable row", row.ref_id)
             continue
         ref_id = row.parsed.ref_id
@@ -328,17 +327,21 @@ def store_batch(
             else:
                 refuse(row, f"{ref_id} is already stored with different text", ref_id)
             continue
+        cable = plan_cable(row.parsed, row.text, row.sha, place=router.place, now=now)
         if not careful:
-            _store_cable(session, row=row, actor=actor)
+            fresh.append(cable)
         else:
             try:
                 with session.begin_nested():
-                    _store_cable(session, row=row, actor=actor)
+                    _write(session, [cable], actor)
             except Exception as error:
+                for placement in cable.placements:  # not stored: its load goes back
+                    router.balancer.release(placement.assignee)
                 refuse(row, f"the database refused the cable ({type(error).__name__})", ref_id)
                 continue
         stored[ref_id] = row.sha
         imported += 1
+    _write(session, fresh, actor)
     if refused:
         session.execute(insert(ImportRejection), refused)
     counts = (imported, duplicates, len(refused))

@@ -77,6 +77,11 @@ class Balancer:
     def has_eligible(self, queue: str, required: Level) -> bool:
         return any(covers(r.clearance, required) for r in self._by_queue.get(queue, ()))
 
+    def forget(self, cable: int) -> None:
+        """Drop what is known of who holds `cable` (a cable placed in full needs no more
+        affinity in this pass; keeps a long pass's memory flat)."""
+        self._holders.pop(cable, None)
+
     def release(self, username: str | None) -> None:
         """One open assignment of `username` goes away (its portion is being moved)."""
         if username is not None and self.loads.get(username, 0) > 0:

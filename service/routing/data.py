@@ -7,7 +7,7 @@ columns on the session's connection (no ORM objects), one statement each.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -47,15 +47,30 @@ def active_rule_specs(session: Session) -> list[RuleSpec]:
 
 def cable_facts(cable: Cable) -> CableFacts:
     """The facts of `cable` that rules test (its DECL exemption codes count as reasons)."""
-    decl: Any = cable.decl
+    return cable_facts_of(
+        {
+            "reasons": cable.reasons,
+            "decl": cable.decl,
+            "tags": cable.tags,
+            "origin": cable.origin,
+            "decl_kind": cable.decl_kind,
+            "caveats": cable.caveats,
+        }
+    )
+
+
+def cable_facts_of(values: Mapping[str, Any]) -> CableFacts:
+    """`cable_facts` of a cable row not stored yet: the column values it will be inserted
+    with (so a cable routed before its insert is routed as it will later be read)."""
+    decl: Any = values.get("decl")
     codes = decl.get("codes") or [] if isinstance(decl, dict) else []
     return CableFacts.build(
-        reasons=cable.reasons or (),
+        reasons=values.get("reasons") or (),
         decl_codes=[str(code) for code in codes],
-        tags=cable.tags or (),
-        origin=cable.origin,
-        decl_kind=cable.decl_kind,
-        caveats=cable.caveats or (),
+        tags=values.get("tags") or (),
+        origin=values.get("origin"),
+        decl_kind=values.get("decl_kind"),
+        caveats=values.get("caveats") or (),
     )
 
 

@@ -1,8 +1,8 @@
-"""Routing work to queues and reviewers. Services never commit: the caller's transaction does.
+"""Routing work that is already stored to queues and reviewers. Services never commit:
+the caller's transaction does.
 
-- `route_cable` (called by `ingest_cable` for each new cable): every portion, the header
-  included, gets a queue (the first active rule that matches, else `general`) and, when one
-  is eligible, a reviewer; otherwise it waits `pending` in its queue.
+- A new cable is routed before its portions are written (`service.routing.placement`,
+  called by `ingest_cable` and the import's `store_batch`): that path never comes here.
 - `assign_waiting` / `assign_waiting_for_user`: waiting portions get a reviewer once one is
   eligible (the auth service calls the latter when a user is created or changed).
 - `apply_rules`: the current rules applied to unclaimed work (`pending`, `assigned`), with a
@@ -13,18 +13,17 @@ cleared for its required level (`matcher.Route.required`). Choice: `assignment.B
 (cable affinity, then fewest open assignments, then username). Open assignments are the
 portions a reviewer still has to act on: `assigned`, `in_review`, `returned`.
 
-State changes go through `service.review.service.assign` (the one `transition()`), which
-writes one `portion.routed` event per portion naming the queue, the assignee and the rule
-(null: the built-in `general` fallback). Routing on ingest and on user changes acts as the
-system principal `routing`; `apply_rules` acts as the supervisor who asked.
+These rare moves go through `service.review.service.assign` (the one `transition()`), one
+portion at a time, which writes one `portion.routed` event per portion naming the queue,
+the assignee and the rule (null: the built-in `general` fallback). `assign_waiting` acts as
+the system principal `routing`; `apply_rules` acts as the supervisor who asked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from service.auth.models import Role, User
@@ -38,38 +37,10 @@ from service.routing.schemas import ApplyResult, Move, PortionPlace
 
 UNCLAIMED_STATES = (PortionStatus.pending, PortionStatus.assigned)
 ROUTING_ACTOR = system_principal("routing")
-_UNROUTED = (
-    select(
-        col(Portion.id),
-        col(Portion.seq),
-        col(Portion.level),
-        col(Portion.marking),
-        col(Portion.version),
-    )
-    .where(
-        col(Portion.cable_id) == bindparam("cable_id"),
-        col(Portion.status) == PortionStatus.pending,
-        col(Portion.queue).is_(None),
-    )
-    .order_by(col(Portion.seq))
-)
 
 
 def portion_route(rules: Sequence[RuleSpec], cable: CableFacts, portion: Portion) -> Route:
     return route(rules, cable, PortionFacts.build(level=portion.level, marking=portion.marking))
-
-
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """Where one portion of a cable goes, with the version it was read at."""
-
-    portion_id: int
-    seq: int
-    status: str
-    version: int
-    queue: str
-    assignee: str | None
-    rule: str | None
 
 
 def _store(
@@ -94,56 +65,6 @@ def _store(
         rule=rule,
         cable=cable,
     )
-
-
-def _store_cable(
-    session: Session, *, cable: Cable, routed: Sequence[Routed], actor: Principal
-) -> None:
-    """Put the portions of one cable (which this transaction stored, so holds) in their
-    queues and on their reviewers, each through the review service's `assign` (one
-    transition and one audit event per portion)."""
-    portions = {
-        p.id: p
-        for p in session.execute(
-            select(Portion).where(col(Portion.id).in_([r.portion_id for r in routed]))
-        ).scalars()
-    }
-    for item in routed:
-        _store(
-            session,
-            portion=portions[item.portion_id],
-            queue=item.queue,
-            assignee=item.assignee,
-            rule=item.rule,
-            actor=actor,
-            cable=cable,
-        )
-
-
-def route_cable(session: Session, *, cable: Cable, actor: Principal) -> int:
-    """Route every unrouted portion of a freshly stored `cable` (see the module docstring);
-    returns how many got a reviewer. `actor` is who stored the cable; the routing itself
-    is recorded as the system principal `routing`."""
-    del actor  # the ingest event names the ingester; routing events name `routing`
-    assert cable.id is not None
-    rows = session.connection().execute(_UNROUTED, {"cable_id": cable.id}).all()
-    if not rows:
-        return 0
-    rules = active_rule_specs(session)
-    facts = cable_facts(cable)
-    routed: list[Routed] = []
-    needs: list[Need] = []
-    for raw_id, seq, level, marking, version in rows:
-        portion_id: int = raw_id or 0
-        found = route(rules, facts, PortionFacts.build(level=level, marking=marking))
-        routed.append(
-            Routed(portion_id, seq, PortionStatus.pending, version, found.queue, None, found.rule)
-        )
-        needs.append(Need(portion_id, cable.id, found.queue, found.required))
-    placed = load_balancer(session, queues={need.queue for need in needs}).place(needs)
-    routed = [replace(item, assignee=placed[item.portion_id]) for item in routed]
-    _store_cable(session, cable=cable, routed=routed, actor=ROUTING_ACTOR)
-    return sum(1 for item in routed if item.assignee is not None)
 
 
 def assign_waiting(session: Session, *, queues: Collection[str] | None = None) -> int:

@@ -60,8 +60,11 @@ def test_ingest_writes_one_ingest_event_then_its_routing(
     )
     assert ingested.actor.startswith("supervisor-")
     assert ingested.request_id is not None
-    # Routing the new cable's portions is audited in the same request, one event each.
-    assert {e.action for e in events[1:]} <= {"portion.routed"}
+    # The routing of the new cable's portions is in that one event (no per-portion events).
+    assert [e.action for e in events] == ["cable.ingested"]
+    routing = ingested.detail["routing"]
+    assert [r["seq"] for r in routing] == list(range(ingested.detail["portions"]))
+    assert {tuple(sorted(r)) for r in routing} == {("assignee", "queue", "rule", "seq")}
     assert {(e.ref_id, e.request_id) for e in events} == {("07TOKYO5624", ingested.request_id)}
     # The same text again changes nothing, and records nothing.
     assert _ingest(client, headers, SEED_TEXT) == 200
@@ -313,15 +316,9 @@ def test_concurrent_audited_writes_through_the_api(
     ingested = [e for e in events if e.action == "cable.ingested"]
     assert len(ingested) == 400
     assert {e.entity_id for e in ingested} == {ref_id for ref_id, _ in cables}
-    # Each request also audits the routing of its cable's portions, in the same transaction:
-    # the chain holds 400 runs of (cable.ingested, portion.routed...), never interleaved.
-    per_cable = len(events) // 400
-    assert len(events) == 400 * per_cable
-    for run in range(400):
-        group = events[run * per_cable : (run + 1) * per_cable]
-        assert group[0].action == "cable.ingested"
-        assert {e.action for e in group[1:]} <= {"portion.routed"}
-        assert len({(e.ref_id, e.request_id) for e in group}) == 1
+    # Each request's routing is folded into its one `cable.ingested` event.
+    assert len(events) == 400
+    assert all(len(e.detail["routing"]) == e.detail["portions"] for e in events)
     assert [e.seq for e in events] == list(range(before + 1, before + len(events) + 1))
     assert len({e.prev_hash for e in events}) == len(events)
     verify = client.get("/api/v1/audit/verify", headers=principal_headers(Role.admin)).json()

@@ -225,6 +225,24 @@ def test_ingest_routes_and_apply_moves_unclaimed_work(
     assert {(p["queue"], p["assignee"], p["status"]) for p in portions} == {
         ("foreign-government", "fran", "assigned")
     }
+    # Born placed at version 1; the routing is in the one `cable.ingested` event.
+    assert {p["version"] for p in portions} == {1}
+    with Session(engine) as session:
+        events = list(
+            session.execute(
+                select(AuditEvent).where(col(AuditEvent.ref_id) == "07TOKYO5624")
+            ).scalars()
+        )
+    assert [e.action for e in events] == ["cable.ingested"]
+    assert events[0].detail["routing"] == [
+        {
+            "seq": p["seq"],
+            "queue": "foreign-government",
+            "assignee": "fran",
+            "rule": "foreign-government-information",
+        }
+        for p in portions
+    ]
     assert (
         client.post(RULES, json=rule_body(queue="tokyo-desk"), headers=supervisor).status_code
         == 201

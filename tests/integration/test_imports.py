@@ -166,10 +166,19 @@ def test_an_imported_cable_is_stored_audited_and_routed_like_one_posted_alone(
         )
     assert "".join(p.text for p in sorted(portions, key=lambda p: p.seq)) == cable.raw_text
     assert all(p.queue is not None for p in portions)
-    assert [e.action for e in events] == ["cable.ingested"] + ["portion.routed"] * len(portions)
+    # No reviewer exists: every portion waits in its queue, born there at version 1.
+    assert {(p.status, p.assignee, p.version) for p in portions} == {("pending", None, 1)}
+    assert cable.status == "received"
+    # One event per cable, its routing folded in (no per-portion `portion.routed`).
+    assert [e.action for e in events] == ["cable.ingested"]
     assert events[0].actor == "tests"
     assert events[0].detail["sha256"] == cable.raw_sha256
     assert events[0].detail["portions"] == len(portions)
+    ordered_portions = sorted(portions, key=lambda p: p.seq)
+    assert [(r["seq"], r["queue"], r["assignee"]) for r in events[0].detail["routing"]] == [
+        (p.seq, p.queue, None) for p in ordered_portions
+    ]
+    assert {r["rule"] for r in events[0].detail["routing"] if r["queue"] == "general"} <= {None}
 
 
 @pytest.mark.corpus
