@@ -88,6 +88,9 @@ def make_engine(settings: Settings) -> Engine:
 _writer_locks: WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = WeakKeyDictionary()
 _writer_locks_guard = threading.Lock()
 DEFAULT_WRITER_WAIT_SECONDS = 10.0
+# session.info: the engine whose writer lock the session's transactions take, and the lock
+# while a transaction holds it.
+WRITER_ENGINE = "declass_writer_engine"
 
 
 def _writer_lock(
@@ -101,37 +104,52 @@ def _writer_lock(
         return entry
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _take_writer_lock(session: Session, transaction: SessionTransaction) -> None:
+    # A root transaction is created when the session is first used (or again after a
+    # commit or rollback), before it asks the pool for a connection and SQLite for its lock.
+    engine = session.info.get(WRITER_ENGINE)
+    if engine is None or transaction.parent is not None or transaction.nested:
+        return
+    lock, wait_seconds = _writer_lock(engine)
+    if not lock.acquire(timeout=wait_seconds):
+        raise PoolTimeoutError("timed out waiting for the SQLite writer lock")
+    session.info[WRITE_OPTION] = lock
+
+
+@event.listens_for(Session, "after_transaction_end")
 def _release_writer_lock(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
+    if transaction.parent is None and not transaction.nested:
         lock = session.info.pop(WRITE_OPTION, None)
         if lock is not None:
             lock.release()
 
 
-def open_session(engine: Engine, *, write: bool) -> Session:
-    """A session whose first transaction begins as a writer (`BEGIN IMMEDIATE` on SQLite).
+def open_session(engine: Engine, *, write: bool, lazy: bool = False) -> Session:
+    """A session whose transactions begin as writers (`BEGIN IMMEDIATE` on SQLite) when
+    `write`, else as plain (deferred) transactions.
 
+    A writer session begins its first transaction now, or with `lazy` at its first
+    statement (so a request holds the write lock from its first query, not while it is
+    authenticated and validated); every later transaction of the session is a writer too.
     On SQLite, writers of one process also queue on an in-process lock before they ask
     SQLite for its write lock: SQLite's own busy handler polls with sleeps, so under load a
     waiting writer can lose every race and starve past the busy timeout, while threads
-    blocked on a lock are woken as soon as it is free. The lock is released when the
-    session's transaction ends (commit, rollback or close).
+    blocked on a lock are woken as soon as it is free. The lock is taken when a transaction
+    begins and released when it ends (commit, rollback or close).
     """
-    session = Session(engine, expire_on_commit=False)
-    if write and engine.dialect.name == "sqlite":
-        lock, wait_seconds = _writer_lock(engine)
-        if not lock.acquire(timeout=wait_seconds):
-            session.close()
-            raise PoolTimeoutError("timed out waiting for the SQLite writer lock")
-        session.info[WRITE_OPTION] = lock
-        event.listen(session, "after_transaction_end", _release_writer_lock)
+    if not (write and engine.dialect.name == "sqlite"):
+        session = Session(engine, expire_on_commit=False)
+    else:
+        # The option makes the engine's "begin" hook emit BEGIN IMMEDIATE.
+        bind = engine.execution_options(**{WRITE_OPTION: True})
+        session = Session(bind, expire_on_commit=False)
+        session.info[WRITER_ENGINE] = engine
+    if WRITER_ENGINE in session.info and not lazy:
         try:
-            session.connection(execution_options={WRITE_OPTION: True})
+            session.connection()
         except BaseException:
             session.close()
-            leftover = session.info.pop(WRITE_OPTION, None)
-            if leftover is not None:
-                leftover.release()
             raise
     return session
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
 from service.db import open_session
@@ -18,10 +18,14 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def get_session(request: Request) -> Iterator[Session]:
     """A session for this request; commits after the route returns, before the response.
 
-    Reads open a plain transaction; anything else begins as a writer (`BEGIN IMMEDIATE` on
-    SQLite) so concurrent writers queue instead of failing mid-transaction.
+    Reads open a plain transaction; anything else is a writer (`BEGIN IMMEDIATE` on
+    SQLite) so concurrent writers queue instead of failing mid-transaction. The writer's
+    transaction (and on SQLite the write lock) begins at the route's first statement, not
+    here: authentication (`current_principal` reads the account in its own short read
+    transaction) and body validation happen before it, outside the lock.
     """
-    session = open_session(request.app.state.engine, write=request.method not in READ_METHODS)
+    write = request.method not in READ_METHODS
+    session = open_session(request.app.state.engine, write=write, lazy=write)
     try:
         yield session
         session.commit()
@@ -43,3 +47,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # The paging parameters of every list endpoint: `limit: PageLimit = 50, cursor: PageCursor = None`.
 PageLimit = Annotated[int, Query(ge=1, le=500)]
 PageCursor = Annotated[str | None, Query(max_length=512)]
+
+# Integer ids are INTEGER columns: a larger number is a 422 here, not a driver error (500).
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -21,7 +21,8 @@ from service.auth import service
 from service.auth.models import Role
 from service.auth.principal import Principal
 from service.auth.security import MAX_TOKEN_BYTES, Claims, TokenError, verify_access_token
-from service.deps import SessionDep, SettingsDep
+from service.db import unit_of_work
+from service.deps import READ_METHODS, SessionDep, SettingsDep
 from service.errors import Forbidden, Unauthorized, problem
 from service.settings import Settings
 
@@ -104,7 +105,12 @@ def current_principal(
     settings: SettingsDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The authenticated caller: bearer token verified, account loaded and active.
+    """The authenticated caller: bearer token verified (once: `AuthGateMiddleware` leaves
+    the claims in the request state), account loaded fresh and active.
+
+    A read request loads the account in its own session; any other request in a separate
+    short read transaction, so its writer transaction (and on SQLite the write lock) does
+    not begin until the route's first statement.
 
     Raises Unauthorized (401 with `WWW-Authenticate: Bearer`) otherwise. The caller's name
     is kept on `request.state.actor` for the access log."""
@@ -114,7 +120,11 @@ def current_principal(
     claims = getattr(request.state, "claims", None)
     if not isinstance(claims, Claims):
         claims = verified_claims(settings, request.headers.get("authorization"))
-    principal = service.principal_for(session, claims)
+    if request.method in READ_METHODS:
+        principal = service.principal_for(session, claims)
+    else:
+        with unit_of_work(request.app.state.engine, write=False) as reader:
+            principal = service.principal_for(reader, claims)
     request.state.principal = principal
     request.state.actor = principal.name
     return principal

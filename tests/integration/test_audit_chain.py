@@ -221,16 +221,21 @@ def test_update_and_delete_are_refused_by_the_database(engine: Engine) -> None:
 
 
 def test_orm_changes_to_a_recorded_event_are_refused(engine: Engine) -> None:
-    def record_then_edit() -> None:
+    with unit_of_work(engine) as session:
+        _record(session, "r1")
+
+    def load_then_edit() -> None:
         with unit_of_work(engine) as session:
-            event = _record(session, "r1")
+            event = session.get(AuditEvent, 1)
+            assert event is not None
             event.detail = {"forged": True}
             session.add(event)
             session.flush()
 
     with pytest.raises(DBAPIError):
-        record_then_edit()
-    assert head_seq(engine) == 0
+        load_then_edit()
+    assert [e.detail for e in events_since(engine, 0)] == [{}]
+    assert _verify(engine) == (True, 1, None)
 
 
 def test_time_never_goes_backwards_along_seq(

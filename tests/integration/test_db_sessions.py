@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import Engine, text
 
-from service.db import _writer_lock, open_session, unit_of_work
+from service.db import WRITE_OPTION, _writer_lock, open_session, unit_of_work
 
 
 @pytest.fixture
@@ -66,3 +66,30 @@ def test_a_second_writer_waits_for_the_first(sqlite_engine: Engine) -> None:
         order.append("second in")
     thread.join()
     assert order == ["first done", "second in"]
+
+
+def test_a_lazy_writer_takes_the_lock_at_its_first_statement(sqlite_engine: Engine) -> None:
+    session = open_session(sqlite_engine, write=True, lazy=True)
+    try:
+        assert not _held(sqlite_engine)
+        session.execute(text("SELECT 1"))
+        assert _held(sqlite_engine)
+        session.commit()
+        assert not _held(sqlite_engine)
+    finally:
+        session.close()
+    assert not _held(sqlite_engine)
+
+
+def test_every_transaction_of_a_writer_session_is_a_writer(sqlite_engine: Engine) -> None:
+    session = open_session(sqlite_engine, write=True)
+    try:
+        session.commit()
+        assert not _held(sqlite_engine)
+        session.execute(text("SELECT 1"))
+        assert _held(sqlite_engine)
+        assert session.connection().get_execution_options()[WRITE_OPTION] is True
+        session.rollback()
+        assert not _held(sqlite_engine)
+    finally:
+        session.close()
