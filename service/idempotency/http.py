@@ -187,20 +187,18 @@ def _release(engine: Engine, claim: Claim) -> None:
         service.release(session, claim=claim)
 
 
-@asynccontextmanager
-async def idempotency_scope(
-    request: Request, *, key: str | None, body_sha256: str
-) -> AsyncIterator[Idempotency]:
-    """Begin the key for this request; release its claim unless an outcome was committed."""
+async def begin_key(request: Request, *, key: str | None, body_sha256: str) -> Idempotency:
+    """Check and begin this request's key: a replay, a claim, or nothing (no key).
+
+    Raises BadRequest (400), Conflict (409, in flight) or Unprocessable (422)."""
     settings: Settings = request.app.state.settings
     if key is None:
-        yield Idempotency(ttl_seconds=settings.idempotency_ttl_seconds)
-        return
+        return Idempotency(ttl_seconds=settings.idempotency_ttl_seconds)
     check_key(key)
-    engine: Engine = request.app.state.engine
+    route = _route_template(request)
     fingerprint = service.fingerprint(
         method=request.method,
-        route=_route_template(request),
+        route=route,
         path_params={k: str(v) for k, v in request.path_params.items()},
         query=list(request.query_params.multi_items()),
         body_sha256=body_sha256,
@@ -209,18 +207,24 @@ async def idempotency_scope(
     begun = await anyio.to_thread.run_sync(
         partial(
             _begin,
-            engine,
+            request.app.state.engine,
             settings,
             principal_sub=_principal_sub(request),
             key=key,
             fingerprint=fingerprint,
-            route=f"{request.method} {_route_template(request)}",
+            route=f"{request.method} {route}",
         )
     )
-    idem = Idempotency(
+    return Idempotency(
         claim=begun.claim, replay=begun.replay, ttl_seconds=settings.idempotency_ttl_seconds
     )
-    claim = begun.claim
+
+
+@asynccontextmanager
+async def held(request: Request, idem: Idempotency) -> AsyncIterator[Idempotency]:
+    """Around the rest of the request: release the claim unless its outcome was committed."""
+    claim = idem.claim
+    engine: Engine = request.app.state.engine
     try:
         yield idem
     except BaseException:
@@ -235,7 +239,8 @@ async def idempotency_scope(
 async def idempotency_key(request: Request, key: KeyHeader = None) -> AsyncIterator[Idempotency]:
     """The route's `Idempotency-Key` (the body is hashed for the request's fingerprint)."""
     body_sha256 = hashlib.sha256(await request.body()).hexdigest() if key is not None else ""
-    async with idempotency_scope(request, key=key, body_sha256=body_sha256) as idem:
+    idem = await begin_key(request, key=key, body_sha256=body_sha256)
+    async with held(request, idem):
         yield idem
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from service.auth import service as auth_service
 from service.auth.deps import AdminOrIntegrationDep, CurrentPrincipal, verified_claims
@@ -19,7 +19,15 @@ from service.auth.principal import Principal
 from service.auth.security import Claims
 from service.db import open_session
 from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
-from service.errors import BadRequest, Forbidden, PayloadTooLarge, Unprocessable
+from service.errors import Forbidden, PayloadTooLarge, Unprocessable
+from service.idempotency.http import (
+    Idempotency,
+    KeyHeader,
+    begin_key,
+    check_key,
+    held,
+    with_idempotency_responses,
+)
 from service.integrations import feed, imports
 from service.integrations.csv_source import ImportFormat, detect_format
 from service.integrations.schemas import (
@@ -37,7 +45,6 @@ from service.settings import Settings
 router = APIRouter(prefix="/api/v1", tags=["integration"])
 
 MAX_REJECTIONS_SHOWN = 1000
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/ndjson"})
 IMPORT_BODY = {
     "requestBody": {
@@ -98,8 +105,8 @@ async def receive_upload(request: Request) -> Upload:
     `import_max_bytes`; fsync it before the import is recorded."""
     principal = await anyio.to_thread.run_sync(_uploader, request)
     key = request.headers.get("idempotency-key")
-    if key is not None and not _KEY.match(key):
-        raise BadRequest("Idempotency-Key must be 1-255 visible ASCII characters")
+    if key is not None:
+        check_key(key)  # 400 before a byte of the body is read
     settings: Settings = request.app.state.settings
     spool = Path(settings.import_spool_dir)
     spool.mkdir(parents=True, exist_ok=True)
@@ -134,55 +141,78 @@ async def receive_upload(request: Request) -> Upload:
 UploadDep = Annotated[Upload, Depends(receive_upload)]
 
 
+async def import_idempotency(request: Request, upload: UploadDep) -> AsyncIterator[Idempotency]:
+    """The upload's `Idempotency-Key`, begun once the body is spooled (its SHA-256 is part
+    of the request's fingerprint). A refused key or a replay needs no spooled copy."""
+    try:
+        idem = await begin_key(request, key=upload.idempotency_key, body_sha256=upload.sha256)
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+    if idem.replay is not None:
+        upload.path.unlink(missing_ok=True)  # the first request's upload is the import
+    async with held(request, idem):
+        yield idem
+
+
+ImportIdempotencyDep = Annotated[Idempotency, Depends(import_idempotency, scope="function")]
+
+
 @router.post(
     "/imports",
     status_code=202,
     response_model=ImportAccepted,
     openapi_extra=IMPORT_BODY,
-    responses={
-        413: {"description": "Larger than DECLASS_IMPORT_MAX_BYTES"},
-        422: {"description": "Empty body, unknown format, or a reused Idempotency-Key"},
-    },
+    responses=with_idempotency_responses(
+        {
+            413: {"description": "Larger than DECLASS_IMPORT_MAX_BYTES"},
+            422: {"description": "Empty body or unknown format"},
+        }
+    ),
 )
 def create_import(
+    idempotency: ImportIdempotencyDep,  # before the session: claimed before it opens
     upload: UploadDep,
     session: SessionDep,
     principal: AdminOrIntegrationDep,
     settings: SettingsDep,
     response: Response,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", description="Replays return the same import")
-    ] = None,
+    idempotency_key: KeyHeader = None,
     format: Annotated[
         ImportFormat | None, Query(description="Default: detected from the body")
     ] = None,
-) -> ImportAccepted:
+) -> ImportAccepted | Response:
     """Accept a cablegate CSV (with the `id,date,refid,...` header, or the original
     headerless file with backslash escapes) or NDJSON (`{"text": ...}` per line). The body
     is stored, then imported in the background in batches; follow the `Location`. The same
-    `Idempotency-Key` with the same body returns the same import (202 again)."""
+    `Idempotency-Key` with the same body and query replays the first response (the same
+    import, 202 again, `Idempotent-Replayed: true`)."""
     del idempotency_key, format  # read (and checked) by receive_upload before the body
-    try:
-        job, created = imports.create_import(
-            session,
-            actor=principal,
-            import_id=upload.import_id,
-            fmt=upload.fmt,
-            spool_path=upload.path.resolve(),
-            size_bytes=upload.size,
-            body_sha256=upload.sha256,
-            idempotency_key=upload.idempotency_key,
-            idempotency_ttl_seconds=settings.import_idempotency_ttl_seconds,
-        )
-    except BaseException:
-        upload.path.unlink(missing_ok=True)
-        raise
-    if not created:
-        upload.path.unlink(missing_ok=True)
-        response.headers["Idempotent-Replayed"] = "true"
-    href = f"/api/v1/imports/{job.id}"
-    response.headers["Location"] = href
-    return ImportAccepted(id=job.id, href=href)
+
+    def produce() -> ImportAccepted:
+        try:
+            job, created = imports.create_import(
+                session,
+                actor=principal,
+                import_id=upload.import_id,
+                fmt=upload.fmt,
+                spool_path=upload.path.resolve(),
+                size_bytes=upload.size,
+                body_sha256=upload.sha256,
+                idempotency_key=upload.idempotency_key,
+                idempotency_ttl_seconds=settings.import_idempotency_ttl_seconds,
+            )
+        except BaseException:
+            upload.path.unlink(missing_ok=True)
+            raise
+        if not created:  # the key's record was pruned, but the job still holds it
+            upload.path.unlink(missing_ok=True)
+            response.headers["Idempotent-Replayed"] = "true"
+        href = f"/api/v1/imports/{job.id}"
+        response.headers["Location"] = href
+        return ImportAccepted(id=job.id, href=href)
+
+    return idempotency.respond(session, produce, response, status_code=202)
 
 
 @router.get("/imports/{import_id}", response_model=ImportPublic)
