@@ -58,6 +58,8 @@ _HINTS = (
     "O N F", "ONF", "E C R", "ECR", "UNCL", "U N C", "LIMITED OFF", "T O P",
     "o n f", "onf", "e c r", "ecr", "Uncl", "u n c", "uncl",
 )  # fmt: skip
+# No two hints overlap, so the first match of their alternation is the first hint.
+_HINT = re.compile("|".join(re.escape(hint) for hint in _HINTS))
 # A banner word starts at most this many characters before its hint ("CC O N F").
 _HINT_LEAD = 4
 # Words after which a glued stray letter belongs to the banner ("PRIORITYCSE C R E T").
@@ -105,13 +107,10 @@ def _search(text: str, start: int, end: int) -> re.Match[str] | None:
     """The first banner match, trying only the lines that hold a hint of one."""
     pos = start
     while True:
-        hit = end
-        for hint in _HINTS:
-            found = text.find(hint, pos, hit)
-            if found != -1:
-                hit = found
-        if hit == end:
+        found = _HINT.search(text, pos, end)
+        if found is None:
             return None
+        hit = found.start()
         line_begin = max(text.rfind("\n", 0, hit) + 1, pos)
         line_end = text.find("\n", hit, end)
         if line_end == -1:

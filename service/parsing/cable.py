@@ -23,7 +23,7 @@ from service.schedule import compute
 from .body import Start, find_starts
 from .classified_by import ClassifiedBy, find_classified_by
 from .errors import CableParseError, Problem
-from .header import Layout, is_caption, locate
+from .header import Layout, is_caption, locate, may_hold_caption
 from .lines import find_label, next_line
 from .metadata import Metadata, looks_like_metadata, read_metadata
 from .model import ParsedCable, ParsedPortion
@@ -118,7 +118,7 @@ def _caveats(text: str, layout: Layout, meta_caveats: tuple[str, ...]) -> tuple[
     lead = text[layout.zone_start : lead_end]
     if _HAS_CAVEAT.search(lead.upper()):
         words.extend(m.group(0) for m in CAVEAT_WORD.finditer(lead))
-    pos = lead_end
+    pos = lead_end if may_hold_caption(text, lead_end, layout.fields_end) else layout.fields_end
     while pos < layout.fields_end:
         end, nxt = next_line(text, pos)
         line = CAPTION_LINE.match(text, pos, end) if is_caption(text, pos, end) else None

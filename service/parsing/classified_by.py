@@ -139,9 +139,13 @@ def _trim_after_connector(run: list[str]) -> list[str]:
     return out
 
 
-def _runs(by_text: str) -> list[tuple[int, list[str]]]:
-    """Runs of name-like tokens, each with the index of the token that ends it."""
-    tokens = _TOKEN.findall(_SLASH_NAME.sub(" ", by_text.replace("\\", "")))
+def _tokens(by_text: str) -> list[str]:
+    return _TOKEN.findall(_SLASH_NAME.sub(" ", by_text.replace("\\", "")))
+
+
+def _runs(by_text: str, tokens: list[str]) -> list[tuple[int, list[str]]]:
+    """Runs of name-like ``tokens`` (of ``by_text``), each with the index of the token
+    that ends it."""
     mixed = any(ch.islower() for ch in by_text)
     runs: list[tuple[int, list[str]]] = []
     current: list[str] = []
@@ -192,13 +196,13 @@ def normalise_name(name: str) -> str:
 
 
 def _names(by_text: str) -> list[str]:
-    runs = _runs(by_text)
+    tokens = _tokens(by_text)
+    runs = _runs(by_text, tokens)
     multi = [(end, r) for end, r in runs if len(r) > 1]
     single = [(end, r) for end, r in runs if len(r) == 1 and r[0].strip(".,").upper() not in POSTS]
     candidates = multi or single[:1]
     if not candidates:
         return []
-    tokens = _TOKEN.findall(_SLASH_NAME.sub(" ", by_text.replace("\\", "")))
     chosen = [candidates[0]]
     for end, run in candidates[1:]:
         gap = tokens[chosen[-1][0] : end - len(run)]

@@ -37,7 +37,7 @@ def _nul_problems(text: str) -> list[Problem]:
 def decode(data: str | bytes) -> str:
     """The cable text, or ``CableParseError`` when the input is not usable text."""
     if isinstance(data, bytes | bytearray | memoryview):
-        raw = bytes(data)
+        raw = data if type(data) is bytes else bytes(data)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
