@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from service import health
 from service.audit.router import router as audit_router
 from service.auth.deps import AuthGateMiddleware
+from service.auth.ratelimit import QueryBudgetMiddleware
 from service.auth.router import router as auth_router
 from service.cables.router import router as cables_router
 from service.db import make_engine
@@ -20,7 +21,13 @@ from service.integrations.workers import start_workers
 from service.logging import AccessLogMiddleware, configure_logging
 from service.metrics import MetricsMiddleware, make_registry
 from service.metrics import router as metrics_router
-from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.middleware import (
+    BodyLimitMiddleware,
+    NulGuardMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+    route_body_limits,
+)
 from service.openapi import install_openapi, operation_id
 from service.review.release_router import router as release_router
 from service.review.router import router as review_router
@@ -32,8 +39,6 @@ from service.settings import Settings, load_settings
 API_DESCRIPTION = """Declassification review of classified diplomatic cables: ingest and parse
 cables, route portions to cleared reviewers, record decisions under a two-person rule, keep a
 hash-chained audit log and render releases. Errors are RFC 9457 problem details."""
-
-STREAMED_PATHS = ("/api/v1/imports",)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,14 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.metrics_registry, request_metrics = make_registry(engine)
 
-    def body_limit(path: str) -> int | None:
-        return None if path.startswith(STREAMED_PATHS) else settings.max_body_bytes
-
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(NulGuardMiddleware)  # inside the body limit: reads bounded bodies only
+    app.add_middleware(BodyLimitMiddleware, limit_for=route_body_limits(settings))
+    app.add_middleware(QueryBudgetMiddleware)  # inside the gate: budgets per principal
     app.add_middleware(AuthGateMiddleware)  # outside the body limit: no token, no upload
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(health.router)

@@ -1,16 +1,21 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware): request ids and request body limits."""
+"""Pure ASGI middleware (no BaseHTTPMiddleware): request ids, security headers, request
+body limits, and the refusal of NUL characters (which no column can store: PostgreSQL
+rejects them in text)."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PROBLEM_JSON, TYPE_BASE
 from service.request_context import request_id_var
+from service.settings import Settings
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -43,6 +48,34 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+class SecurityHeadersMiddleware:
+    """`X-Content-Type-Options: nosniff` on every response, and `Cache-Control: no-store` on
+    every `/api/` response whose route did not choose its own caching: API responses carry
+    cable text a shared cache must never keep."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope.get("path", "").startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _value in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _problem_413(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     body = json.dumps(
         {
@@ -56,6 +89,25 @@ def _problem_413(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
+
+
+CABLE_INGEST_PATH = "/api/v1/cables"
+STREAMED_PATHS = ("/api/v1/imports",)
+
+
+def route_body_limits(settings: Settings) -> Callable[[str], int | None]:
+    """The body limit of each path: cable ingest takes `max_body_bytes` (1 MiB: cable text),
+    bulk imports stream to disk under their own cap (`import_max_bytes`, so None here), and
+    every other route, all JSON or form bodies, takes `max_json_body_bytes` (64 KiB)."""
+
+    def limit_for(path: str) -> int | None:
+        if path.startswith(STREAMED_PATHS):
+            return None
+        if path.rstrip("/") == CABLE_INGEST_PATH:
+            return settings.max_body_bytes
+        return settings.max_json_body_bytes
+
+    return limit_for
 
 
 class BodyLimitMiddleware:
@@ -125,3 +177,102 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body over {limit} bytes")
         self.limit = limit
+
+
+NUL_CHECKED_TYPES = (b"application/json", b"application/x-www-form-urlencoded")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _json_has_nul(body: bytes) -> bool:
+    if b"\\u0000" not in body:  # the only way a NUL can be inside a JSON string
+        return False
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False  # not JSON: the route's parser reports it
+    return any("\x00" in text for text in _strings(document))
+
+
+def _has_nul(scope: Scope, content_type: bytes, body: bytes) -> bool:
+    if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(scope["query_string"]):
+        return True
+    if content_type.startswith(b"application/json"):
+        return _json_has_nul(body)
+    if content_type.startswith(b"application/x-www-form-urlencoded"):
+        return b"\x00" in unquote_to_bytes(body)
+    return False
+
+
+class NulGuardMiddleware:
+    """Refuses a NUL character in the path, the query or a JSON or form body with a 422
+    problem, before any route sees it.
+
+    PostgreSQL cannot store NUL in text (a query with one fails as a 500), and no field of
+    this API has a use for it. Cable text and bulk imports are not touched here: their
+    parsers refuse NUL themselves, line by line. JSON and form bodies are read whole here
+    (they are small: the body limit runs outside this middleware) and replayed to the app.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope["headers"]).get(b"content-type", b"").lower()
+        checked = content_type.startswith(NUL_CHECKED_TYPES)
+        chunks: list[bytes] = []
+        if checked:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if _has_nul(scope, content_type, body):
+            await _reject_nul(send)
+            return
+        if not checked:
+            await self.app(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _reject_nul(send: Send) -> None:
+    body = json.dumps(
+        {
+            "type": TYPE_BASE + "validation-error",
+            "title": "Unprocessable Entity",
+            "status": 422,
+            "detail": "The request contains a NUL character, which no field accepts",
+        }
+    ).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

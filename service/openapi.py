@@ -4,7 +4,7 @@ FastAPI documents success responses and 422; this fills in what the service does
 every error status a route can answer is declared with the RFC 9457 problem schema
 (`application/problem+json`), operation ids are the route functions' names (stable across
 releases; unique, checked by a test), and the bearer scheme is declared on every protected
-operation.
+operation. The expensive queries declare their 429 (service/auth/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+
+from service.auth.ratelimit import EXPENSIVE_OPERATIONS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -63,6 +65,7 @@ DESCRIPTIONS = {
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics", "/api/v1/auth/token")
 BODY_METHODS = ("post", "put", "patch")
+RATE_LIMITED = {(method, path) for method, path, _group in EXPENSIVE_OPERATIONS}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -97,6 +100,10 @@ def _statuses(path: str, method: str, operation: dict[str, Any], public: bool) -
         statuses |= {"409", "413", "415"}
     if path == "/api/v1/auth/token":
         statuses |= {"400", "401", "429"}
+    if "idempotency-key" in names:
+        statuses.add("400")  # a malformed key
+    if (method.upper(), path) in RATE_LIMITED:
+        statuses.add("429")
     return statuses
 
 

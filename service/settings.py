@@ -66,6 +66,10 @@ class Settings(BaseSettings):
 
     login_attempts_per_window: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
+    # Abuse limits (docs/reliability.md): JSON and form bodies, and expensive queries.
+    max_json_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    expensive_requests_per_window: int = Field(default=60, ge=1)
+    expensive_window_seconds: int = Field(default=60, ge=1)
     public_paths: list[str] = Field(
         default_factory=lambda: ["/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"]
     )

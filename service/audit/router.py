@@ -14,7 +14,7 @@ from service.audit.views import event_view
 from service.auth.deps import CurrentPrincipal, require_roles
 from service.auth.models import Role
 from service.auth.principal import Principal
-from service.deps import SessionDep, SettingsDep
+from service.deps import MAX_ID, SessionDep, SettingsDep
 from service.pagination import next_link
 
 router = APIRouter(tags=["audit"])
@@ -33,7 +33,9 @@ def list_audit_events(
     ref_id: Annotated[str | None, Query(max_length=64, description="Events of one cable")] = None,
     actor: Annotated[str | None, Query(max_length=128, description="Username or client id")] = None,
     action: Annotated[AuditAction | None, Query(description="One action")] = None,
-    after_seq: Annotated[int | None, Query(ge=0, description="Only events after this seq")] = None,
+    after_seq: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only events after this seq")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AuditPage:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from service.auth.deps import SupervisorDep
-from service.deps import SessionDep
+from service.deps import IdPath, SessionDep
 from service.errors import PreconditionRequired
 from service.pagination import next_link
 from service.routing import queues, rules
@@ -79,7 +79,7 @@ def create_rule(
 
 @router.get(RULES + "/{rule_id}", response_model=RulePublic)
 def read_rule(
-    session: SessionDep, _supervisor: SupervisorDep, rule_id: int, response: Response
+    session: SessionDep, _supervisor: SupervisorDep, rule_id: IdPath, response: Response
 ) -> RulePublic:
     """One rule; its `ETag` is `"<version>"`, needed by PUT and DELETE."""
     rule = rules.get_rule(session, rule_id)
@@ -91,7 +91,7 @@ def read_rule(
 def replace_rule(
     session: SessionDep,
     supervisor: SupervisorDep,
-    rule_id: int,
+    rule_id: IdPath,
     body: RuleIn,
     response: Response,
     if_match: IfMatch = None,
@@ -116,7 +116,7 @@ def replace_rule(
 def deactivate_rule(
     session: SessionDep,
     supervisor: SupervisorDep,
-    rule_id: int,
+    rule_id: IdPath,
     if_match: IfMatch = None,
 ) -> Response:
     """Deactivate a rule: it stops matching but is kept (audit events name it; PUT with
