@@ -37,6 +37,7 @@ DECLARED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/imports"): "import.created (the job later writes its cables' events)",
     ("POST", "/api/v1/webhooks"): "webhook.changed",
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): "webhook.changed",
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret"): "webhook.changed (secret_rotated)",
     ("POST", "/api/v1/routing/rules"): "rule.changed",
     ("PUT", "/api/v1/routing/rules/{rule_id}"): "rule.changed",
     ("DELETE", "/api/v1/routing/rules/{rule_id}"): "rule.changed",
@@ -179,6 +180,12 @@ def test_configuration_endpoints_write_exactly_one_event(
         lambda: client.post("/api/v1/webhooks", json=hook, headers=h),
         "webhook.changed",
         201,
+    )
+    _one(
+        engine,
+        lambda: client.post(f"/api/v1/webhooks/{webhook['id']}/secret", headers=h),
+        "webhook.changed",
+        200,
     )
     _one(
         engine,

@@ -107,6 +107,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/webhooks/{webhook_id}"): ADMIN,
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): ADMIN,
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ADMIN,
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret"): ADMIN,
 }
 
 # Request details for routes whose authorization is decided after validating the body.

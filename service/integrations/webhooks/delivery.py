@@ -91,7 +91,7 @@ class Due:
     delivery_id: int
     subscription_id: int
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # the current secret, then the previous one in its grace period
     msg_id: str
     body: str
 
@@ -104,6 +104,15 @@ class AttemptResult:
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+
+
+def signing_secrets(subscription: WebhookSubscription, now: datetime) -> tuple[str, ...]:
+    """The secrets that sign a delivery made at `now`: the current one, and the one it
+    replaced while that one's grace period lasts."""
+    previous, until = subscription.previous_secret, subscription.previous_secret_expires_at
+    if previous is not None and until is not None and now < until:
+        return (subscription.secret, previous)
+    return (subscription.secret,)
 
 
 def claim_due(session: Session, *, policy: DeliveryPolicy, now: datetime) -> list[Due]:
@@ -136,7 +145,7 @@ def claim_due(session: Session, *, policy: DeliveryPolicy, now: datetime) -> lis
                 delivery_id=delivery.id,
                 subscription_id=subscription.id,
                 url=subscription.url,
-                secret=subscription.secret,
+                secrets=signing_secrets(subscription, now),
                 msg_id=event.msg_id,
                 body=body_of(event.payload),
             )
@@ -164,7 +173,7 @@ def send(
         check_url(due.url, allowed=policy.allowed_hosts, resolve=resolve)
     except UrlRefused as refusal:
         return AttemptResult(AttemptOutcome.refused_url, at, elapsed(), error=str(refusal)[:500])
-    headers = signed_headers(secret=due.secret, msg_id=due.msg_id, at=at, body=due.body)
+    headers = signed_headers(secrets=due.secrets, msg_id=due.msg_id, at=at, body=due.body)
     try:
         response = client.post(
             due.url,
@@ -275,7 +284,9 @@ def deliver_due(
     policy: DeliveryPolicy,
     resolve: Resolver = system_resolver,
 ) -> int:
-    """One pass: claim, send and record; returns how many attempts were made."""
+    """One pass: claim, send and record; returns how many attempts were made. Once an
+    attempt disables its subscription (410 Gone, a day of failures), the pass sends nothing
+    more to it: `disable` has failed its other deliveries, claimed ones included."""
     with unit_of_work(engine, write=False) as session:
         any_due = select(col(WebhookDelivery.id)).where(
             col(WebhookDelivery.status) == DeliveryStatus.pending.value,
@@ -285,17 +296,25 @@ def deliver_due(
             return 0
     with unit_of_work(engine) as session:
         claimed = claim_due(session, policy=policy, now=utcnow())
+    attempts = 0
+    disabled: set[int] = set()
     for due in claimed:
+        if due.subscription_id in disabled:
+            continue  # disabled by an earlier attempt of this pass: its deliveries failed
         result = send(client, due, policy=policy, resolve=resolve)
+        attempts += 1
         with unit_of_work(engine) as session:
             record_attempt(session, due=due, result=result, policy=policy)
+            subscription = session.get(WebhookSubscription, due.subscription_id)
+            if subscription is None or not subscription.is_active:
+                disabled.add(due.subscription_id)
         log.info(
             "webhook_attempt",
             delivery=due.delivery_id,
             outcome=result.outcome.value,
             status=result.status_code,
         )
-    return len(claimed)
+    return attempts
 
 
 class DeliveryWorker:

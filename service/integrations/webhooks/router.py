@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from service.auth.deps import AdminDep
-from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
+from service.deps import IdPath, PageCursor, PageLimit, SessionDep, SettingsDep
+from service.idempotency.http import IdempotencyDep, with_idempotency_responses
 from service.integrations.schemas import (
     AttemptPublic,
     DeliveryPage,
@@ -18,6 +19,7 @@ from service.integrations.schemas import (
 )
 from service.integrations.webhooks import service
 from service.integrations.webhooks.models import WebhookSubscription
+from service.integrations.webhooks.schemas import WebhookSecretRotated
 from service.integrations.webhooks.url_check import Resolver, system_resolver
 from service.pagination import next_link
 
@@ -45,29 +47,77 @@ def _public(sub: WebhookSubscription) -> WebhookPublic:
     )
 
 
-@router.post("", status_code=201, response_model=WebhookCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=WebhookCreated,
+    responses=with_idempotency_responses(
+        {422: {"description": "A refused URL or an unknown event type"}}
+    ),
+)
 def create_webhook(
+    idempotency: IdempotencyDep,  # first: the key is claimed before the session opens
     body: WebhookIn,
     session: SessionDep,
     principal: AdminDep,
     settings: SettingsDep,
     request: Request,
     response: Response,
-) -> WebhookCreated:
+) -> WebhookCreated | Response:
     """Subscribe a URL to events. The response carries the signing secret (Standard
     Webhooks `whsec_...`) this once only. URLs must be http(s) and resolve to public
-    addresses, unless `DECLASS_WEBHOOK_ALLOWED_HOSTS` names them (422 otherwise)."""
-    sub, secret = service.create_subscription(
-        session,
-        actor=principal,
-        url=body.url,
-        events=body.events,
-        description=body.description,
-        allowed_hosts=settings.webhook_allowed_hosts,
-        resolve=_resolver(request),
-    )
-    response.headers["Location"] = f"/api/v1/webhooks/{sub.id}"
-    return WebhookCreated(**_public(sub).model_dump(), secret=secret)
+    addresses, unless `DECLASS_WEBHOOK_ALLOWED_HOSTS` names them (422 otherwise).
+    With an `Idempotency-Key`, a retry by the same caller within the key's lifetime
+    (`DECLASS_IDEMPOTENCY_TTL_SECONDS`) replays this response, secret included, and
+    creates nothing."""
+
+    def produce() -> WebhookCreated:
+        sub, secret = service.create_subscription(
+            session,
+            actor=principal,
+            url=body.url,
+            events=body.events,
+            description=body.description,
+            allowed_hosts=settings.webhook_allowed_hosts,
+            resolve=_resolver(request),
+        )
+        response.headers["Location"] = f"/api/v1/webhooks/{sub.id}"
+        return WebhookCreated(**_public(sub).model_dump(), secret=secret)
+
+    return idempotency.respond(session, produce, response, status_code=201)
+
+
+@router.post(
+    "/{webhook_id}/secret",
+    response_model=WebhookSecretRotated,
+    responses=with_idempotency_responses({404: {"description": "No such webhook"}}),
+)
+def rotate_webhook_secret(
+    idempotency: IdempotencyDep,  # first: the key is claimed before the session opens
+    webhook_id: IdPath,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    response: Response,
+) -> WebhookSecretRotated | Response:
+    """Replace the signing secret; the new one is in this response only. For
+    `DECLASS_WEBHOOK_SECRET_GRACE_SECONDS` (default a day) every delivery carries two
+    signatures in `webhook-signature`, one per secret, so the receiver can switch to the
+    new secret at any moment in that period. Audited."""
+
+    def produce() -> WebhookSecretRotated:
+        sub, secret = service.rotate_secret(
+            session,
+            actor=principal,
+            subscription_id=webhook_id,
+            grace_seconds=settings.webhook_secret_grace_seconds,
+        )
+        assert sub.id is not None
+        return WebhookSecretRotated(
+            id=sub.id, secret=secret, previous_secret_valid_until=sub.previous_secret_expires_at
+        )
+
+    return idempotency.respond(session, produce, response)
 
 
 @router.get("", response_model=WebhookPage)
@@ -86,14 +136,14 @@ def list_webhooks(
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic)
-def read_webhook(webhook_id: int, session: SessionDep, _principal: AdminDep) -> WebhookPublic:
+def read_webhook(webhook_id: IdPath, session: SessionDep, _principal: AdminDep) -> WebhookPublic:
     """One subscription (without its secret)."""
     return _public(service.get_subscription(session, webhook_id))
 
 
 @router.patch("/{webhook_id}", response_model=WebhookPublic)
 def update_webhook(
-    webhook_id: int,
+    webhook_id: IdPath,
     body: WebhookPatch,
     session: SessionDep,
     principal: AdminDep,
@@ -117,7 +167,7 @@ def update_webhook(
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryPage)
 def list_deliveries(
-    webhook_id: int,
+    webhook_id: IdPath,
     session: SessionDep,
     _principal: AdminDep,
     request: Request,

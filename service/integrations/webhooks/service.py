@@ -1,7 +1,8 @@
 """Webhook subscriptions and their delivery history. Services never commit.
 
-A subscription's secret is generated here and returned once, by `create_subscription`;
-no other function returns it. URLs are checked by `url_check.check_url` (422 when refused).
+A subscription's secret is generated here and returned once, by `create_subscription`
+or, for a new one, by `rotate_secret`; no other function returns it. URLs are checked by
+`url_check.check_url` (422 when refused).
 Changes are audited (`webhook.changed`) with the URL's scheme and host only: a URL's path
 or query may carry a receiver's token.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -154,6 +156,52 @@ def update_subscription(
     session.flush()
     _audit(session, actor, subscription, "updated")
     return subscription
+
+
+def rotate_secret(
+    session: Session,
+    *,
+    actor: Principal,
+    subscription_id: int,
+    grace_seconds: int,
+) -> tuple[WebhookSubscription, str]:
+    """Give the subscription a new signing secret; returns it (this once) with the row.
+
+    The replaced secret keeps signing deliveries beside the new one (two `v1,` signatures)
+    for `grace_seconds`, so the receiver can switch without refusing a message; 0 drops it
+    at once. Only the last replaced secret is kept: rotating again inside the grace period
+    ends the older one's. Audited as `webhook.changed` (`secret_rotated`), without secrets."""
+    subscription = session.get(WebhookSubscription, subscription_id, with_for_update=True)
+    if subscription is None:
+        raise NotFound(f"No webhook {subscription_id}")
+    now = utcnow()
+    if grace_seconds > 0:
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_expires_at = now + timedelta(seconds=grace_seconds)
+    else:
+        subscription.previous_secret = None
+        subscription.previous_secret_expires_at = None
+    subscription.secret = new_secret()
+    subscription.updated_at = now
+    session.add(subscription)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.webhook_changed,
+        entity="webhook",
+        entity_id=str(subscription.id),
+        detail={
+            "change": "secret_rotated",
+            "url": url_origin(subscription.url),
+            "previous_secret_valid_until": (
+                None
+                if subscription.previous_secret_expires_at is None
+                else subscription.previous_secret_expires_at.isoformat()
+            ),
+        },
+    )
+    return subscription, subscription.secret
 
 
 def disable(session: Session, *, subscription: WebhookSubscription, reason: str) -> None:
