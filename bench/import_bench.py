@@ -116,15 +116,14 @@ def _rows_of(file: Path) -> Iterator[Any]:
 
 
 def _records(prepared: list[Any], first_id: int) -> tuple[list[dict[str, Any]], ...]:
-    from service.cables.service import _cable_row
+    from service.cables.store import cable_values
 
     cables, portions, tags = [], [], []
     for offset, row in enumerate(prepared):
-        cable = _cable_row(row.parsed, row.text, row.sha)
-        values = cable.model_dump()
+        values = cable_values(row.parsed, row.text, row.sha)
         values["id"] = cable_id = first_id + offset
         cables.append(values)
-        tags += [{"cable_id": cable_id, "tag": tag[:64]} for tag in dict.fromkeys(cable.tags)]
+        tags += [{"cable_id": cable_id, "tag": tag[:64]} for tag in values["tags"]]
         portions += [
             {
                 "cable_id": cable_id,
@@ -135,8 +134,8 @@ def _records(prepared: list[Any], first_id: int) -> tuple[list[dict[str, Any]], 
                 "text": p.text,
                 "status": "pending",
                 "version": 1,
-                "created_at": cable.created_at,
-                "updated_at": cable.created_at,
+                "created_at": values["created_at"],
+                "updated_at": values["created_at"],
             }
             for p in row.parsed.portions
         ]
@@ -223,13 +222,13 @@ def baseline(url: str, file: Path) -> None:
 
 
 def import_without_routing(url: str, file: Path) -> None:
-    """`declass import` with `route_cable` replaced by a no-op, to measure what routing
-    costs. The product never skips routing; only this measurement does."""
+    """`declass import` with `Router.place` replaced by a function that places nothing, to
+    measure what routing costs. The product never skips routing; only this measurement does."""
     os.environ.update({"DATABASE_URL": url, "DECLASS_JWT_SECRET": JWT})
     from service.cli import app
-    from service.integrations import imports
+    from service.routing.placement import Router
 
-    imports.route_cable = lambda *_a, **_k: 0  # type: ignore[assignment]
+    Router.place = lambda *_a, **_k: []  # type: ignore[method-assign]
     with contextlib.suppress(SystemExit):
         app(["import", str(file)], standalone_mode=False)
     print("{}")
@@ -254,9 +253,10 @@ def profile(url: str, file: Path, out: Path) -> dict[str, float]:
     stats = pstats.Stats(str(out))
     parts = {
         "parse": ("import_runner.py", "prepare"),
-        "store_parsed": ("service.py", "store_parsed"),
+        "insert_cables": ("store.py", "insert_cables"),
         "audit_record": ("service.py", "record"),
-        "route_cable": ("service.py", "route_cable"),
+        "routing": ("placement.py", "place"),
+        "load_router": ("placement.py", "load_router"),
         "store_batch": ("imports.py", "store_batch"),
     }
     found: dict[str, float] = {}

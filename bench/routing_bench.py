@@ -8,9 +8,11 @@ same process on the same machine, alternating runs on fresh databases.
 Each run ingests every file of ../shared/corpus/cables the way `declass ingest` does (one
 unit of work per file, the CLI's system principal) into a freshly migrated database holding
 the default rules and three reviewers per queue (TOP SECRET, SECRET, CONFIDENTIAL).
-"Without routing" replaces the one `route_cable` call of `ingest_cable` by a no-op; "with
-routing" is the service as shipped. The report gives the median of each and the ratio, and
-for the routed runs how many portions were assigned and how many audit events were written.
+"Without routing" replaces the one `route_new_cable` call of `ingest_cable` by a function
+that places nothing (the portions are inserted `pending` in no queue, and the
+`cable.ingested` event lists no routing); "with routing" is the service as shipped. The
+report gives the median of each and the ratio, and for the routed runs how many portions
+were assigned and how many audit events were written.
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def fresh_database(base_url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-def _no_routing(*_args: Any, **_kw: Any) -> int:
-    return 0
+def _no_routing(*_args: Any, **_kw: Any) -> list[Any]:
+    return []
 
 
 def one_run(url: str, files: list[Path], *, routing: bool) -> dict[str, float]:
@@ -89,8 +91,8 @@ def one_run(url: str, files: list[Path], *, routing: bool) -> dict[str, float]:
                     queues=[queue],
                 )
     texts = [path.read_bytes() for path in files]
-    original: Callable[..., int] = cables.route_cable
-    cables.route_cable = original if routing else _no_routing  # type: ignore[assignment]
+    original: Callable[..., list[Any]] = cables.route_new_cable
+    cables.route_new_cable = original if routing else _no_routing  # type: ignore[assignment]
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
         for raw in texts:
@@ -99,7 +101,7 @@ def one_run(url: str, files: list[Path], *, routing: bool) -> dict[str, float]:
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
     finally:
-        cables.route_cable = original  # type: ignore[assignment]
+        cables.route_new_cable = original  # type: ignore[assignment]
     with unit_of_work(engine, write=False) as session:
         assigned = session.execute(
             select(func.count()).where(col(Portion.assignee).is_not(None))

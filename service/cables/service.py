@@ -21,7 +21,7 @@ from service.audit.service import record
 from service.auth.clearance import level_filter
 from service.auth.principal import Principal
 from service.cables.models import Cable, CableTag, Portion
-from service.cables.store import NewCable, insert_children, plan_cable
+from service.cables.store import NewCable, cable_values, insert_children, plan_cable
 from service.errors import Conflict, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.parsing import CableParseError, ParsedCable, parse_cable
@@ -67,6 +67,11 @@ def parse_or_422(text: str | bytes) -> ParsedCable:
                 for p in error.problems
             ],
         ) from None
+
+
+def _cable_row(parsed: ParsedCable, text: str, sha: str) -> Cable:
+    """The (unsaved) cable row of `parsed` (bench/schedule_bench.py builds rows with it)."""
+    return Cable.model_validate(cable_values(parsed, text, sha))
 
 
 def store_parsed(

@@ -2,7 +2,8 @@
 assignments, the facts of a cable, and who already holds a cable's work.
 
 Routing runs inside every ingest, so these reads are lean: Core selects of the needed
-columns on the session's connection (no ORM objects), one statement each.
+columns on the session's connection (no ORM objects), one statement each: an ingest reads
+the active rules and the reviewers with their loads, two statements.
 """
 
 from __future__ import annotations
@@ -112,11 +113,39 @@ def open_assignments(session: Session, usernames: Collection[str]) -> dict[str, 
     return {str(name): int(count) for name, count in rows}
 
 
+_OPEN_COUNT_OF_USER = (
+    select(func.count())
+    .where(
+        col(Portion.assignee) == col(User.username),
+        col(Portion.status).in_([s.value for s in OPEN_ASSIGNMENT_STATES]),
+    )
+    .correlate(User)
+    .scalar_subquery()
+)
+_ACTIVE_USERS_WITH_LOADS = (
+    select(
+        col(User.username),
+        col(User.roles),
+        col(User.clearance),
+        col(User.queues),
+        _OPEN_COUNT_OF_USER,
+    )
+    .where(col(User.is_active))
+    .order_by(col(User.username))
+)
+
+
 def reviewer_loads(session: Session) -> list[ReviewerLoad]:
-    """Every active reviewer with their open assignments, by username."""
-    reviewers = active_reviewers(session)
-    loads = open_assignments(session, [r.username for r in reviewers])
-    return [ReviewerLoad(r, loads.get(r.username, 0)) for r in reviewers]
+    """Every active reviewer with their open assignments, by username: one statement (a
+    correlated count per active user on the `(assignee, status)` index), since routing
+    reads it on every ingest."""
+    out: list[ReviewerLoad] = []
+    rows = session.connection().execute(_ACTIVE_USERS_WITH_LOADS)
+    for username, roles, clearance, queues, count in rows:
+        if Role.reviewer.value in (roles or ()):
+            reviewer = Reviewer(username, as_level(clearance), frozenset(queues or ()))
+            out.append(ReviewerLoad(reviewer, int(count)))
+    return out
 
 
 def load_balancer(
@@ -126,13 +155,16 @@ def load_balancer(
     holders: dict[int, set[str]] | None = None,
 ) -> Balancer:
     """A balancer over the active reviewers (of `queues` only, when given) with their
-    current loads: two statements, the count limited to those reviewers."""
-    reviewers = active_reviewers(session)
+    current loads (one statement, `reviewer_loads`)."""
+    entries = reviewer_loads(session)
     if queues is not None:
         wanted = frozenset(queues)
-        reviewers = [r for r in reviewers if not r.queues.isdisjoint(wanted)]
-    loads = open_assignments(session, [r.username for r in reviewers])
-    return Balancer(reviewers, loads=loads, holders=holders)
+        entries = [e for e in entries if not e.reviewer.queues.isdisjoint(wanted)]
+    return Balancer(
+        [e.reviewer for e in entries],
+        loads={e.reviewer.username: e.open_assignments for e in entries},
+        holders=holders,
+    )
 
 
 def holders_of(session: Session, cable_ids: Iterable[int]) -> dict[int, set[str]]:
