@@ -3,7 +3,8 @@ cluster: initdb into a temporary directory, a free port, `pg_ctl` as the `postgr
 (initdb refuses root). The shared server on 127.0.0.1:5432 is never touched.
 
 - `pg_ctl restart -m immediate` kills every pooled connection: the next request succeeds
-  on the same app, because the engine pings a pooled connection before using it;
+  on the same app, because the engine pings a pooled connection before using it (an
+  engine without `pool_pre_ping` fails its first query after the restart);
 - while the server is down, `/readyz` is 503 and every request touching the database is a
   503 problem+json with `Retry-After`, answered at once (the connection is refused), never a
   500 or a hang; once the server is back, the next request succeeds without restarting the
@@ -29,6 +30,7 @@ import pytest
 from factories import auth_headers, create_user
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from test_fault_database_errors import cable_text
 
 from service import migrations
@@ -130,10 +132,17 @@ def test_restart_and_outage_under_a_running_app(cluster: Cluster) -> None:
         assert ingest(client, headers, "07TOKYO0001") == 201
         assert client.get("/readyz").status_code == 200
 
-        # Every pooled connection dies; the next request reconnects and succeeds.
+        # Every pooled connection dies; the next request reconnects and succeeds. An engine
+        # without pool_pre_ping, pooled the same way, shows the restart did kill them.
         assert client.app.state.engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+        no_ping = create_engine(cluster.url)
+        with no_ping.connect() as connection:
+            connection.execute(text("SELECT 1"))
         cluster.pg_ctl("restart", "-m", "immediate")
         assert ingest(client, headers, "07TOKYO0002") == 201
+        with pytest.raises(OperationalError), no_ping.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        no_ping.dispose()
         assert client.get("/api/v1/cables/07TOKYO0001", headers=headers).status_code == 200
 
         cluster.pg_ctl("stop", "-m", "immediate")
