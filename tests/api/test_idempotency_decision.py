@@ -171,3 +171,26 @@ def test_second_request_while_the_first_is_in_flight_is_a_409(
     third = _put(run, WITHHOLD, version, "k-c")
     assert (third.status_code, third.content) == (200, results[0].content)
     assert third.headers["Idempotent-Replayed"] == "true"
+
+
+def test_an_unexpected_error_releases_the_key(
+    run: Run, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = _claimed_version(run)
+    real_decide = decisions.decide
+
+    def broken_decide(*args: Any, **kwargs: Any) -> Any:
+        real_decide(*args, **kwargs)
+        raise RuntimeError("a bug after the effect")
+
+    monkeypatch.setattr(decisions, "decide", broken_decide)
+    with pytest.raises(RuntimeError):
+        _put(run, WITHHOLD, version, "key-500")
+    # The effect rolled back with the request and the key is free again.
+    assert _count(engine, Decision) == 0
+    assert _count(engine, IdempotencyRecord) == 0
+    monkeypatch.setattr(decisions, "decide", real_decide)
+    retried = _put(run, WITHHOLD, version, "key-500")
+    assert retried.status_code == 200, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    assert _count(engine, Decision) == 1

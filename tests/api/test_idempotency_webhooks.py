@@ -7,6 +7,7 @@ SQLite and PostgreSQL (DECLASS_TEST_DATABASE)."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -130,11 +131,17 @@ def test_expired_keys_run_afresh_and_are_pruned(client: TestClient, engine: Engi
 
 
 def test_the_stored_secret_is_readable_through_no_other_route(
-    client: TestClient, engine: Engine
+    client: TestClient, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     admin = make_principal_headers(client, engine, Role.admin)
+    caplog.set_level(logging.DEBUG)
     created = _create(client, admin, "secret-key")
+    replayed = _create(client, admin, "secret-key")
     secret = created.json()["secret"]
+    assert replayed.json()["secret"] == secret
+    logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert "/api/v1/webhooks" in logged  # the requests were logged ...
+    assert secret not in logged  # ... but never the stored response
     hook_id = created.json()["id"]
     for path in (
         "/api/v1/webhooks",
