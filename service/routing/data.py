@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select
@@ -27,22 +28,30 @@ OPEN_ASSIGNMENT_STATES = (PortionStatus.assigned, PortionStatus.in_review, Porti
 RULES = cast(Table, RoutingRule.__table__)  # type: ignore[attr-defined]
 
 
-_ACTIVE_RULES = select(RULES).where(RULES.c.is_active)
+_RULE_COLUMNS = ("id", "name", "priority", "queue", "min_clearance", *MATCH_FIELDS)
+_ACTIVE_RULES = select(*(RULES.c[name] for name in _RULE_COLUMNS)).where(RULES.c.is_active)
+
+
+@lru_cache(maxsize=1024)
+def _spec(row: tuple[Any, ...]) -> RuleSpec:
+    """The spec of one stored rule row (pure, so cached by the row's values: a changed
+    rule is a new key; the rows themselves are read on every call)."""
+    values = dict(zip(_RULE_COLUMNS, row, strict=True))
+    return RuleSpec.build(
+        id=values["id"],
+        name=values["name"],
+        priority=values["priority"],
+        queue=values["queue"],
+        min_clearance=values["min_clearance"],
+        **{field: values[field] or () for field in MATCH_FIELDS},
+    )
 
 
 def active_rule_specs(session: Session) -> list[RuleSpec]:
     """Every active rule, in firing order (one select)."""
-    rows = session.connection().execute(_ACTIVE_RULES).mappings()
+    rows = session.connection().execute(_ACTIVE_RULES)
     return ordered(
-        RuleSpec.build(
-            id=row["id"],
-            name=row["name"],
-            priority=row["priority"],
-            queue=row["queue"],
-            min_clearance=row["min_clearance"],
-            **{field: row[field] or () for field in MATCH_FIELDS},
-        )
-        for row in rows
+        _spec(tuple(tuple(v) if isinstance(v, list) else v for v in row)) for row in rows
     )
 
 
