@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ImportAccepted(BaseModel):
@@ -76,12 +76,16 @@ class ReleasePage(BaseModel):
 
 
 class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str = Field(max_length=2000, examples=["https://records.example.org/hooks/declass"])
     events: list[str] = Field(min_length=1, max_length=20, examples=[["cable.released"]])
     description: str | None = Field(default=None, max_length=200)
 
 
 class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str | None = Field(default=None, max_length=2000)
     events: list[str] | None = Field(default=None, min_length=1, max_length=20)
     active: bool | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.pagination import Page
 
@@ -33,6 +33,8 @@ class SummaryRowPublic(BaseModel):
 
 
 class CalendarTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     ttl_days: int = Field(default=365, ge=1, le=366, description="lifetime of the feed token")
 
 
