@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -29,6 +29,8 @@ from sqlmodel import Session
 from service.settings import Settings
 
 WRITE_OPTION = "declass_write"
+PG_CONNECT_TIMEOUT = 10
+"""Seconds a new PostgreSQL connection may take to open (libpq `connect_timeout`)."""
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -76,8 +78,14 @@ def make_engine(settings: Settings) -> Engine:
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         _writer_lock(engine, settings.sqlite_busy_timeout_ms / 1000)
         return engine
+    # A server that accepts connections but never answers (or a lost host) would hold a
+    # request until the client gives up: opening a connection fails after this instead,
+    # which is a 503. A connect_timeout in DATABASE_URL wins.
+    url = make_url(settings.database_url)
+    timeout = {} if "connect_timeout" in url.query else {"connect_timeout": PG_CONNECT_TIMEOUT}
     return create_engine(
-        settings.database_url,
+        url,
+        connect_args=timeout,
         hide_parameters=True,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
