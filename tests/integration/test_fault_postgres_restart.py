@@ -8,7 +8,11 @@ cluster: initdb into a temporary directory, a free port, `pg_ctl` as the `postgr
 - while the server is down, `/readyz` is 503 and every request touching the database is a
   503 problem+json with `Retry-After`, answered at once (the connection is refused), never a
   500 or a hang; once the server is back, the next request succeeds without restarting the
-  app.
+  app;
+- a server that accepts connections and never answers (a hung server or a lost host)
+  holds no request for long: opening a connection gives up after `connect_timeout` (10 s by
+  default, service/db.py; in the test 1 s through DATABASE_URL, which the driver makes 2 s)
+  and the answer is a 503.
 
 Runs in the PostgreSQL run only; skipped when the PostgreSQL server binaries are missing.
 """
@@ -21,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +34,13 @@ from pathlib import Path
 import pytest
 from factories import auth_headers, create_user
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from test_fault_database_errors import cable_text
 
 from service import migrations
 from service.auth.models import Role
-from service.db import make_engine
+from service.db import PG_CONNECT_TIMEOUT, make_engine
 from service.errors import DATABASE_UNAVAILABLE
 from service.main import create_app
 from service.markings import Level
@@ -173,3 +178,66 @@ def test_restart_and_outage_under_a_running_app(cluster: Cluster) -> None:
             "07TOKYO0002",
             "07TOKYO0003",
         ]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port on loopback that accepts connections and never says a word (a hung server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_a_server_that_never_answers_gives_503_after_the_connect_timeout(
+    silent_server: int,
+) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{silent_server}/declass"
+    seen: list[object] = []
+
+    def record(
+        _dialect: object, _record: object, _cargs: object, cparams: dict[str, object]
+    ) -> None:
+        seen.append(cparams.get("connect_timeout"))
+        raise RuntimeError("recorded")
+
+    default = make_engine(load_settings(database_url=url, environment="test"))
+    event.listen(default, "do_connect", record)
+    with pytest.raises(RuntimeError, match="recorded"):
+        default.connect()
+    default.dispose()
+    assert seen == [PG_CONNECT_TIMEOUT]  # 10 s unless DATABASE_URL says otherwise
+
+    settings = load_settings(
+        database_url=url + "?connect_timeout=1",
+        environment="test",
+        jwt_secret="pg-silent-secret-0123456789abcdef0123456789",
+        import_worker_enabled=False,
+        webhook_worker_enabled=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        for call in (
+            lambda: client.get("/readyz"),
+            lambda: client.post(
+                "/api/v1/auth/token",
+                data={"grant_type": "password", "username": "someone", "password": "x" * 12},
+            ),
+        ):
+            started = time.monotonic()
+            response = call()
+            waited = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert "retry-after" in response.headers
+            assert 0.9 <= waited < 10  # about 2 s: the connect timeout, then the answer
