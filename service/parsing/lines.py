@@ -16,6 +16,7 @@ __all__ = [
     "first_content_line",
     "is_blank",
     "line_start",
+    "may_contain",
     "next_line",
     "prev_line",
     "search_line",
@@ -121,3 +122,17 @@ def find_label(
             if m is not None:
                 return m
     return None
+
+
+def may_contain(text: str, needles: tuple[str, ...]) -> bool:
+    """False only when ``text`` is ASCII and holds none of the upper-case ``needles``,
+    whatever its case.
+
+    A guard before a slow case-insensitive search whose every match holds one of
+    the needles: for ASCII text, ``str.upper`` and ``re.IGNORECASE`` agree, so the
+    guard never hides a match (non-ASCII text always gets the full search).
+    """
+    if not text.isascii():
+        return True
+    upper = text.upper()
+    return any(needle in upper for needle in needles)

@@ -16,6 +16,7 @@ __all__ = [
     "HEADER_LABEL",
     "PAGE_LINE",
     "PARA_START",
+    "may_hold_page_line",
 ]
 
 PARA_START = re.compile(r"^[ \t]*(?:¶[ \t]*)?(?P<num>\d{1,3})[ \t]*\.(?![\d.])", re.MULTILINE)
@@ -45,6 +46,17 @@ PAGE_LINE = re.compile(
 )
 """Page-break junk of printed copies and HTML pages (``PAGE 02 ROME 01196 01 OF 02 082030Z``,
 ``MADRID 00000869  001.2 OF 004``)."""
+
+
+def may_hold_page_line(text: str) -> bool:
+    """False when ``PAGE_LINE`` cannot match anywhere in ``text``.
+
+    Every match holds ``PAGE`` or ``00``; the lazy ``[A-Z ]*?`` of the second
+    form makes a search over an all-capitals line (a TAGS value) slow, so the
+    two substring tests go first.
+    """
+    return "PAGE" in text or "00" in text
+
 
 HEADER_LABEL = re.compile(
     r"(?P<eo>(?<![A-Za-z])E\.?[ \t]?O\.?[ \t]*\d{4,5}\b)"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from .lines import find_label, is_blank, next_line
-from .patterns import PAGE_LINE
+from .lines import find_label, is_blank, may_contain, next_line
+from .patterns import PAGE_LINE, may_hold_page_line
 from .posts import ALIASES, POSTS
 
 __all__ = ["cable_ids", "extract_references", "find_ref_region", "reference_items"]
@@ -23,11 +23,23 @@ _LABEL = re.compile(
     r"(?<![A-Za-z])(?:(?i:REF(?:S|TELS?|\(S\))?)[ \t]*[:.][ \t]*|(?-i:REFS?)[ \t]+(?=[A-Z(\[]))"
     r"|(?<=[A-Z])(?-i:REFS?:)[ \t]*"
 )
-_STOP = re.compile(
+_STOP_WORDS = (
     r"(?i:CLASSIFIED[ \t]+BY|CLASSIIED[ \t]+BY|\bSUMMARY\b|SENSITIVE[ \t]+BUT|THIS[ \t]+MESSAGE"
     r"|C O N F|S E C R E T|U N C L|C O R R E C T E D)"
-    r"|\n[ \t]*(?:¶[ \t]*)?\d{1,2}[ \t]*\.(?!\d)"
 )
+_STOP_PARA = r"\n[ \t]*(?:¶[ \t]*)?\d{1,2}[ \t]*\.(?!\d)"
+_STOP_WORD = re.compile(_STOP_WORDS)
+_STOP_NEEDLES = (
+    "CLASSI",
+    "SUMMARY",
+    "SENSITIVE",
+    "THIS",
+    "C O N F",
+    "S E C R E T",
+    "U N C L",
+    "C O R R",
+)
+_STOP_NL = re.compile(_STOP_PARA)
 _REF_LINE = re.compile(
     r"[ \t]*(?:¶[ \t]*)?(?:[A-Z][.):]|\([A-Z0-9]{1,2}\)|\[[A-Z]\])"
     r"|[ \t]*[A-Za-z][A-Za-z' -]+\s\d{2,7}\b"
@@ -85,10 +97,25 @@ def find_ref_region(text: str, start: int = 0, end: int | None = None) -> str | 
             continue
         pos = nxt
     region = text[label.end() : min(end_at, stop_at)]
-    stop = _STOP.search(region)
+    stop = _stop(region)
     if stop is not None:
-        region = region[: stop.start()]
-    return PAGE_LINE.sub(" ", region)
+        region = region[:stop]
+    return PAGE_LINE.sub(" ", region) if may_hold_page_line(region) else region
+
+
+def _stop(region: str) -> int | None:
+    """Where the REF region ends: the first match of ``_STOP_WORDS|_STOP_PARA``.
+
+    The leftmost match of an alternation starts at the earlier of its halves'
+    leftmost matches; the newline half is a fast literal search, the words half
+    is searched only when the region may hold one of its words.
+    """
+    para = _STOP_NL.search(region)
+    end = para.start() if para is not None else len(region)
+    word = _STOP_WORD.search(region, 0, end) if may_contain(region[:end], _STOP_NEEDLES) else None
+    if word is not None:
+        return word.start()
+    return para.start() if para is not None else None
 
 
 def reference_items(region: str) -> list[str]:

@@ -14,7 +14,7 @@ import html
 import re
 
 from .body import cached_mark
-from .lines import find_label, is_blank, next_line
+from .lines import find_label, is_blank, may_contain, next_line
 from .patterns import DASH_LINE, PAGE_LINE, PARA_START
 
 __all__ = ["extract_subject", "find_subject_label"]
@@ -32,6 +32,17 @@ _STOP_INLINE = re.compile(
     r"(?i:REF(?:S|TELS?|\(S\))?[ \t]*:|CLASSIFIED[ \t]+BY|SENSITIVE[ \t]+BUT\b"
     r"|THIS[ \t]+IS[ \t]+AN?[ \t]+ACTION[ \t]+REQ|C O N F|S E C R E T|U N C L)"
     r"|(?-i:\bREFS?\b(?=[ \t]+(?:[A-Z][.)]|\([A-Z]\)))|\bPAGE \d{2}\b)"
+)
+# Every _STOP_INLINE match holds one of these (in any case).
+_STOP_NEEDLES = (
+    "REF",
+    "CLASSIFIED",
+    "SENSITIVE",
+    "THIS",
+    "C O N F",
+    "S E C R E T",
+    "U N C L",
+    "PAGE ",
 )
 _ENTITY = re.compile(r"&#(\d{1,7});")
 _LEADING_MARK = re.compile(r"^\(([^()]{1,30})\)[ \t]*")
@@ -98,7 +109,7 @@ def extract_subject(text: str, *, clean: bool = True) -> str:
     if label is None:
         return ""
     value = _join(_lines(text, label.end()))
-    cut = _STOP_INLINE.search(value)
+    cut = _STOP_INLINE.search(value) if may_contain(value, _STOP_NEEDLES) else None
     if cut is not None:
         value = value[: cut.start()]
     if "&#" in value:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from .lines import find_label
-from .patterns import PAGE_LINE
+from .patterns import PAGE_LINE, may_hold_page_line
 from .tag_vocab import COUNTRY_CODES, FIXES, PHRASES, SUBJECT_CODES
 
 __all__ = ["extract_tags", "find_tags_label"]
@@ -67,7 +67,7 @@ def _value(text: str, label_end: int) -> str:
     cut = _SUBJECT.search(value)
     if cut:
         value = value[: cut.start()]
-    page = PAGE_LINE.search(value)
+    page = PAGE_LINE.search(value) if may_hold_page_line(value) else None
     if page:
         value = value[: page.start()]
     return value
