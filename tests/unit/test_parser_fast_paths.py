@@ -1,0 +1,184 @@
+"""The parser's speed shortcuts give exactly what the plain code they replace gives.
+
+Each shortcut (docs/parser.md, "Speed") is checked against a reference written
+here the slow, obvious way, on crafted text (``<br>`` lines, form feeds, CR
+line ends, non-ASCII letters that only a case-insensitive search matches) and
+on every line of the shared corpus when it is present.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from service.parsing import banner, body, references, subject
+from service.parsing.lines import may_contain
+from service.parsing.patterns import PAGE_LINE, may_hold_page_line
+
+CABLES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "cables"
+
+CRAFTED = [
+    "1. (C) First paragraph.\n\n2. (S) Second.\n",
+    "HEADING\n\n1. (C) Text.\n<br>\n  <BR> \n\n2. (C) More.\n",
+    "1. (C) Text ends here.\r\n\r\n \\\r\n2. (U) Next.\r\n",
+    "--------\nTITLE\n--------\n\x0c\n3. (C) After a form feed.\n",
+    "<br>\n<br>\n1. (C) Only breaks before.\n",
+    "a\n\n\n\nb\n\\\n<br>\nc",
+]
+
+
+def _corpus_texts() -> list[str]:
+    if not CABLES.is_dir():
+        return []
+    return [path.read_text(encoding="utf-8") for path in sorted(CABLES.glob("*.txt"))]
+
+
+def _previous_text_line_reference(text: str, start: int, floor: int) -> tuple[int, int] | None:
+    """The line loop ``body._previous_text_line`` replaced."""
+    end = start - 1
+    while end >= floor:
+        begin = text.rfind("\n", 0, end) + 1
+        if begin < floor:
+            return None
+        core = text[begin:end].strip(" \t\r\\")
+        if core and core.lower() != "<br>":
+            return begin, end
+        end = begin - 1
+    return None
+
+
+@pytest.mark.parametrize("text", CRAFTED)
+def test_previous_text_line_agrees_with_the_line_loop_for_every_start_and_floor(
+    text: str,
+) -> None:
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    checked = 0
+    for start in starts:
+        for floor in range(start + 1):
+            expected = _previous_text_line_reference(text, start, floor)
+            assert body._previous_text_line(text, start, floor) == expected, (start, floor)
+            checked += 1
+    assert checked == sum(s + 1 for s in starts)
+
+
+def test_previous_text_line_skips_br_lines_and_keeps_a_form_feed_line() -> None:
+    text = CRAFTED[1]
+    para2 = text.index("2. (C)")
+    assert body._previous_text_line(text, para2, 0) == (
+        text.index("1. (C)"),
+        text.index("\n<br>"),
+    )
+    text = CRAFTED[3]
+    para3 = text.index("3. (C)")
+    assert body._previous_text_line(text, para3, 0) == (text.index("\x0c"), para3 - 1)
+
+
+def test_previous_text_line_agrees_with_the_line_loop_on_the_corpus() -> None:
+    texts = _corpus_texts()
+    if not texts:
+        pytest.skip("shared corpus not found beside the clone")
+    compared = 0
+    for text in texts[::10]:
+        starts = [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        for start in starts:
+            for floor in (0, max(0, start - 300)):
+                expected = _previous_text_line_reference(text, start, floor)
+                assert body._previous_text_line(text, start, floor) == expected
+                compared += 1
+    assert compared > 1000
+
+
+def test_banner_hints_never_overlap_so_the_alternation_finds_the_first_hint() -> None:
+    # The old loop shrank its search window to the hint found so far, so a later
+    # hint starting before an earlier one but overlapping it would have been missed;
+    # no such pair exists, hence the leftmost hint of the alternation is the same.
+    hints = banner._HINTS
+    for i, earlier in enumerate(hints):
+        for later in hints[i + 1 :]:
+            for shift in range(1, len(later)):
+                size = min(len(later) - shift, len(earlier))
+                assert later[shift : shift + size] != earlier[:size], (later, earlier, shift)
+    text = "RUEHC/SECSTATE WASHDC 4926UNCLAS HAVANA 007901\nC o n f i d e n t i a l ROME 1"
+    for pos in range(len(text)):
+        found = banner._HINT.search(text, pos)
+        firsts = [f for h in hints if (f := text.find(h, pos)) != -1]
+        assert (found.start() if found else None) == (min(firsts) if firsts else None)
+
+
+def test_banner_found_through_the_hint_alternation() -> None:
+    text = "FM AMEMBASSY TOKYO\nTO SECSTATE WASHDC 4926UNCLAS HAVANA 007901\n\nE.O. 12958: N/A\n"
+    found = banner.find_banner(text, 0, len(text))
+    assert found is not None
+    assert (found.written, found.post, found.serial) == ("UNCLAS HAVANA 007901", "HAVANA", "007901")
+
+
+PAGE_SAMPLES = [
+    " PREL PGOV KDEM ECON ETRD IR ",
+    "PAGE 02 ROME 01196 01 OF 02 082030Z",
+    "CONFIDENTIAL PAGE 03 STATE 123456 061230Z",
+    "MADRID 00000869  001.2 OF 004",
+    "nothing here at all",
+    "A 00 B",
+]
+
+
+@pytest.mark.parametrize("text", PAGE_SAMPLES)
+def test_page_line_guard_never_hides_a_match(text: str) -> None:
+    if not may_hold_page_line(text):
+        assert PAGE_LINE.search(text) is None
+
+
+def test_page_line_guard_on_the_corpus_lines() -> None:
+    texts = _corpus_texts()
+    if not texts:
+        pytest.skip("shared corpus not found beside the clone")
+    matched = skipped = 0
+    for text in texts:
+        for line in text.split("\n"):
+            if may_hold_page_line(line):
+                matched += PAGE_LINE.search(line) is not None
+            else:
+                assert PAGE_LINE.search(line) is None
+                skipped += 1
+    assert matched > 0
+    assert skipped > 10_000
+
+
+def test_may_contain_is_case_blind_on_ascii_and_always_true_otherwise() -> None:
+    assert may_contain("see ref a", ("REF",)) is True
+    assert may_contain("nothing", ("REF",)) is False
+    assert may_contain("caf\u00e9 only", ("REF",)) is True  # non-ASCII: always searched
+
+
+STOP_SAMPLES = [
+    "STATE 12345 CLASSIFIED BY: AMBASSADOR",
+    "A. STATE 1\n B. ROME 2\n2. (C) Text",
+    "A. STATE 1 summary follows",
+    "A. STATE 1\n\n  \u00b6 3. para",
+    "A. STATE 1 THİS MESSAGE",  # dotted capital I: only the regex knows it is an I
+    "A. STATE 1 \u017fUMMARY",  # long s
+    "A. STATE 1 C O R R E C T E D COPY",
+    "B. TOKYO 44",
+]
+
+
+@pytest.mark.parametrize("region", STOP_SAMPLES)
+def test_ref_region_stop_is_the_first_match_of_the_whole_pattern(region: str) -> None:
+    whole = re.compile(f"{references._STOP_WORDS}|{references._STOP_PARA}")
+    m = whole.search(region)
+    assert references._stop(region) == (m.start() if m else None)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("SUBJECT: TALKS ON TRADE REF: A. STATE 1", "TALKS ON TRADE"),
+        ("SUBJECT: TALKS ON TRADE", "TALKS ON TRADE"),
+        ("SUBJECT: DEBATE THİS IS AN ACTION REQUEST", "DEBATE"),
+        ("SUBJECT: (C) NOTHING TO CUT PAGE 02 HERE", "NOTHING TO CUT"),
+    ],
+)
+def test_subject_inline_stop_with_the_guard(line: str, expected: str) -> None:
+    assert subject.extract_subject(line) == expected
