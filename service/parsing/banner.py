@@ -64,6 +64,7 @@ _HINT = re.compile("|".join(re.escape(hint) for hint in _HINTS))
 _HINT_LEAD = 4
 # Words after which a glued stray letter belongs to the banner ("PRIORITYCSE C R E T").
 _GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|/)$")
+_AREA_PREFIX = re.compile(r"\d{2}\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ def find_banner(text: str, start: int, end: int) -> Banner | None:
     words = text[begin : m.start("post")]
     level, caveats = _classify(" ".join(words.split()))
     post = " ".join(m.group("post").split()).upper()
-    if re.match(r"\d{2}\s", post):
+    if _AREA_PREFIX.match(post):
         post = post[3:]
     return Banner(
         start=begin,

@@ -55,6 +55,7 @@ _SIGNATURE_REACH = 2000
 _HAS_CAVEAT = re.compile(
     r"SIPDIS|NOFORN|EXDIS|NODIS|STADIS|LIMDIS|ROGER|CHEROKEE|SENSITIVE|OFFICIAL USE|INTERNET"
 )
+_POST_PUNCT = re.compile(r"[\s'.\-]")
 
 
 def _ref_id(meta: Metadata | None, layout: Layout) -> tuple[str | None, str | None]:
@@ -62,7 +63,7 @@ def _ref_id(meta: Metadata | None, layout: Layout) -> tuple[str | None, str | No
     derived: str | None = None
     banner, dtg = layout.banner, layout.dtg
     if banner is not None and dtg is not None and not banner.post.startswith("XXX"):
-        post = re.sub(r"[\s'.\-]", "", banner.post)
+        post = _POST_PUNCT.sub("", banner.post)
         derived = f"{dtg.year % 100:02d}{post}{int(banner.serial)}"
     return (meta.ref_id if meta is not None else derived), derived
 

@@ -128,11 +128,14 @@ def reference_items(region: str) -> list[str]:
     return items
 
 
+_QUOTE_DASH = re.compile(r"['\-]")
+
+
 def _post(words: list[str]) -> str | None:
     for i in range(len(words)):
         if i > 0 and not (len(words[i - 1]) == 1 or words[i - 1] in _DROP):
             return None
-        joined = re.sub(r"['\-]", "", "".join(words[i:])).replace("0", "O")
+        joined = _QUOTE_DASH.sub("", "".join(words[i:])).replace("0", "O")
         joined = ALIASES.get(joined, joined)
         if joined in POSTS:
             return joined
