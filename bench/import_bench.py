@@ -63,6 +63,18 @@ def fresh_database(kind: str, work: Path, name: str) -> str:
     return url
 
 
+def drop_database(kind: str, work: Path, name: str) -> None:
+    """Remove a database `fresh_database` made (the figures are taken already)."""
+    if kind == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work / name}.db{suffix}").unlink(missing_ok=True)
+        return
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def run_child(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run a child; wall time, CPU time and peak RSS (MB) from its rusage; its stdout."""
     began = time.perf_counter()
@@ -303,7 +315,7 @@ def main() -> None:
     results: dict[str, Any] = {"count": args.count, "file_mb": round(file.stat().st_size / 1e6)}
     results["load_before"] = os.getloadavg()[0]
     for kind in args.db or ["sqlite", "postgresql"]:
-        url = fresh_database(kind, args.work, "declass_bench_import")
+        url = fresh_database(kind, args.work, f"declass_bench_import_{os.getpid()}")
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -322,10 +334,11 @@ def main() -> None:
         imported.update(job_counts(url))
         imported["cables_per_s"] = round(imported["cables"] / imported["wall_s"], 1)
         imported["cables_per_cpu_s"] = round(imported["cables"] / max(imported["cpu_s"], 1e-9), 1)
-        base_url = fresh_database(kind, args.work, "declass_bench_baseline")
+        base_url = fresh_database(kind, args.work, f"declass_bench_baseline_{os.getpid()}")
         base = run_child([sys.executable, __file__, "--baseline", base_url, str(file)], env)
         base.update(json.loads(base.pop("stdout")))
-        bare_url = fresh_database(kind, args.work, "declass_bench_no_routing")
+        base["cables_per_s"] = round(base["cables"] / base["wall_s"], 1)
+        bare_url = fresh_database(kind, args.work, f"declass_bench_no_routing_{os.getpid()}")
         bare = run_child([sys.executable, __file__, "--no-routing", bare_url, str(file)], env)
         bare.pop("stdout")
         bare.update(job_counts(bare_url))
@@ -354,12 +367,14 @@ def main() -> None:
                     ],
                     check=True,
                 )
-            prof_url = fresh_database(kind, args.work, "declass_bench_profile")
+            prof_url = fresh_database(kind, args.work, f"declass_bench_profile_{os.getpid()}")
             entry["profile_cumulative_s"] = profile(
                 prof_url, slice_file, args.work / f"{kind}.prof"
             )
         results[kind] = entry
         print(json.dumps({kind: entry}, indent=2), file=sys.stderr)
+        for part in ("import", "baseline", "no_routing", "profile"):
+            drop_database(kind, args.work, f"declass_bench_{part}_{os.getpid()}")
     results["load_after"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
 

@@ -2,7 +2,8 @@
 thread (`ImportWorker`) or by `declass import` (`run_job`).
 
 A batch is read from the job's committed byte offset and parsed outside any transaction
-(optionally in a process pool), then stored by `imports.store_batch` in one unit of work
+(with a process pool: the next batch is read and parsed in a worker while this one is
+stored, see `run_job`), then stored by `imports.store_batch` in one unit of work
 that also advances the offset. A process killed at any point leaves the job at its last
 committed batch; whoever next holds the lease (after `import_lease_seconds`) goes on from
 there. A batch the database refuses as a whole is retried once with a savepoint per
@@ -16,8 +17,8 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from itertools import islice
 
 import structlog
@@ -90,34 +91,73 @@ def _chunks(rows: Sequence[SourceRow], size: int) -> Iterator[Sequence[SourceRow
         yield rows[start : start + size]
 
 
-def read_batch(job: ImportJob, *, options: RunnerOptions, pool: Executor | None) -> Batch:
-    """The next batch of `job` from its committed offset, parsed."""
-    with open(job.spool_path, "rb") as stream:
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """Where a batch starts in a job's file: all a worker process needs to read and parse
+    it (picklable)."""
+
+    spool_path: str
+    fmt: str
+    start: int
+    rows_before: int
+    batch_size: int
+    max_line_bytes: int
+
+    @classmethod
+    def of(cls, job: ImportJob, options: RunnerOptions) -> BatchSpec:
+        """The next batch of `job`, from its committed offset."""
+        return cls(
+            job.spool_path,
+            job.format,
+            job.byte_offset,
+            job.rows_done,
+            options.batch_size,
+            options.max_line_bytes,
+        )
+
+    def after(self, batch: Batch) -> BatchSpec:
+        """The batch that follows `batch` (where the job will be once `batch` is stored)."""
+        return replace(self, start=batch.end, rows_before=batch.rows_before + len(batch.rows))
+
+
+def _read_rows(spec: BatchSpec) -> tuple[list[SourceRow], bool]:
+    with open(spec.spool_path, "rb") as stream:
         rows = list(
             islice(
                 read_rows(
                     stream,
-                    fmt=ImportFormat(job.format),
-                    offset=job.byte_offset,
-                    rows_before=job.rows_done,
-                    max_line_bytes=options.max_line_bytes,
+                    fmt=ImportFormat(spec.fmt),
+                    offset=spec.start,
+                    rows_before=spec.rows_before,
+                    max_line_bytes=spec.max_line_bytes,
                 ),
-                options.batch_size,
+                spec.batch_size,
             )
         )
-        at_eof = len(rows) < options.batch_size
+        at_eof = len(rows) < spec.batch_size
         if not at_eof:
             at_eof = stream.seek(rows[-1].end) == os.fstat(stream.fileno()).st_size
+    return rows, at_eof
+
+
+def load_batch(spec: BatchSpec, pool: Executor | None = None) -> Batch:
+    """The batch at `spec`, read and parsed (in this process, or in chunks on `pool`)."""
+    rows, at_eof = _read_rows(spec)
     if pool is None:
         prepared = _prepare_chunk(rows)
     else:
         prepared = [
             p for chunk in pool.map(_prepare_chunk, _chunks(rows, PARSE_CHUNK)) for p in chunk
         ]
-    end = rows[-1].end if rows else job.byte_offset
+    end = rows[-1].end if rows else spec.start
     return Batch(
-        start=job.byte_offset, rows_before=job.rows_done, end=end, rows=prepared, at_eof=at_eof
+        start=spec.start, rows_before=spec.rows_before, end=end, rows=prepared, at_eof=at_eof
     )
+
+
+def read_batch(job: ImportJob, *, options: RunnerOptions, pool: Executor | None) -> Batch:
+    """The next batch of `job` from its committed offset, parsed."""
+    return load_batch(BatchSpec.of(job, options), pool)
 
 
 def _store(
@@ -150,24 +190,43 @@ def run_job(
     on_batch: Progress | None = None,
 ) -> ImportJob:
     """Run `job` (whose lease `owner` holds) batch by batch until it is finished, the lease
-    is lost, or `should_stop()` says so between batches. Returns the job as last stored."""
-    while job.status == ImportStatus.running and not should_stop():
-        try:
-            batch = read_batch(job, options=options, pool=pool)
-        except (OSError, SourceFormatError) as error:
-            log.error("import_failed", import_id=job.id, error=str(error))
-            with unit_of_work(engine) as session:
-                fail_job(session, import_id=job.id, error=f"cannot read the file: {error}")
-                failed = session.get(ImportJob, job.id)
-            return failed or job
-        result = _store(engine, job, owner, batch, options.lease_seconds)
-        if result is None:
-            log.info("import_lease_lost", import_id=job.id, owner=owner)
-            return job
-        job = result.job
-        if on_batch is not None:
-            on_batch(job, result)
-    return job
+    is lost, or `should_stop()` says so between batches. Returns the job as last stored.
+
+    With a `pool`, batches are pipelined: while one batch is being stored, the next one is
+    read and parsed in a worker process, so parsing and the database writes overlap. The
+    next batch is only ever stored at the offset the job row holds (`store_batch` checks
+    it), so a read-ahead batch is used only when the job is exactly where it starts."""
+    ahead: Future[Batch] | None = None
+    ahead_spec: BatchSpec | None = None
+    try:
+        while job.status == ImportStatus.running and not should_stop():
+            spec = BatchSpec.of(job, options)
+            try:
+                if ahead is not None and ahead_spec == spec:
+                    batch = ahead.result()
+                else:
+                    batch = load_batch(spec)
+            except (OSError, SourceFormatError) as error:
+                log.error("import_failed", import_id=job.id, error=str(error))
+                with unit_of_work(engine) as session:
+                    fail_job(session, import_id=job.id, error=f"cannot read the file: {error}")
+                    failed = session.get(ImportJob, job.id)
+                return failed or job
+            ahead = None
+            if pool is not None and not batch.at_eof:
+                ahead_spec = spec.after(batch)
+                ahead = pool.submit(load_batch, ahead_spec)
+            result = _store(engine, job, owner, batch, options.lease_seconds)
+            if result is None:
+                log.info("import_lease_lost", import_id=job.id, owner=owner)
+                return job
+            job = result.job
+            if on_batch is not None:
+                on_batch(job, result)
+        return job
+    finally:
+        if ahead is not None:
+            ahead.cancel()
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor | None:

@@ -162,10 +162,15 @@ def _hit(wanted: frozenset[str], have: frozenset[str]) -> bool:
 
 def matches(rule: RuleSpec, cable: CableFacts, portion: PortionFacts) -> bool:
     """True when every non-empty list of `rule` meets the facts (see the module invariants)."""
+    # A Level is a str enum, so it is found in a set of level names as is.
     return (
-        _hit(rule.levels, frozenset((portion.level.value,)))
+        (not rule.levels or portion.level in rule.levels)
         and _hit(rule.markings, portion.markings)
-        and _hit(rule.caveats, cable.caveats | portion.caveats)
+        and (
+            not rule.caveats
+            or not rule.caveats.isdisjoint(cable.caveats)
+            or not rule.caveats.isdisjoint(portion.caveats)
+        )
         and _hit(rule.reasons, cable.reasons)
         and _hit(rule.tags, cable.tags)
         and _hit(rule.origins, cable.origins)

@@ -58,11 +58,17 @@ class Placement:
 def routes_of(
     rules: Sequence[RuleSpec], facts: CableFacts, portions: Iterable[PortionKey]
 ) -> list[tuple[int, Route]]:
-    """(seq, route) of each portion under `rules` (in firing order)."""
-    return [
-        (seq, route(rules, facts, PortionFacts.build(level=level, marking=marking)))
-        for seq, level, marking in portions
-    ]
+    """(seq, route) of each portion under `rules` (in firing order); portions of a cable
+    with the same level and marking have the same facts, so they are matched once."""
+    found: dict[tuple[str, str | None], Route] = {}
+    out: list[tuple[int, Route]] = []
+    for seq, level, marking in portions:
+        key = (level, marking)
+        hit = found.get(key)
+        if hit is None:
+            hit = found[key] = route(rules, facts, PortionFacts.build(level=level, marking=marking))
+        out.append((seq, hit))
+    return out
 
 
 class Router:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,9 @@ def options(batch_size: int) -> RunnerOptions:
     )
 
 
-def import_file(engine: Engine, path: Path, *, batch_size: int) -> ImportJob:
+def import_file(
+    engine: Engine, path: Path, *, batch_size: int, pool: Executor | None = None
+) -> ImportJob:
     data = path.read_bytes()
     with unit_of_work(engine) as session:
         job, _ = imports.create_import(
@@ -59,7 +62,7 @@ def import_file(engine: Engine, path: Path, *, batch_size: int) -> ImportJob:
             session, owner="w", lease_seconds=30, runner=ImportRunner.cli, import_id=job.id
         )
     assert claimed is not None
-    return run_job(engine, job=claimed, owner="w", options=options(batch_size))
+    return run_job(engine, job=claimed, owner="w", options=options(batch_size), pool=pool)
 
 
 def placements(session: Session) -> list[Placed]:
@@ -189,3 +192,27 @@ def test_1000_portions_over_5_reviewers_in_one_import_end_within_one(
     assert loads == dict.fromkeys(names, 200)
     # Each cable stays with one reviewer (cable affinity).
     assert all(len({a for r, *_, a in rows if r == ref}) == 1 for ref in {r[0] for r in rows})
+
+
+@pytest.mark.corpus
+def test_a_pipelined_import_parses_ahead_in_a_worker_and_stores_the_same(
+    engine: Engine, shared_corpus_csv: Path
+) -> None:
+    create_user(
+        engine,
+        username="ada",
+        roles=[Role.reviewer],
+        clearance=Level.TOP_SECRET,
+        queues=["general"],
+    )
+    with shared_corpus_csv.open("rb") as stream:
+        texts = [row.text for row in read_rows(stream, fmt=ImportFormat.csv, offset=0)]
+    seen: dict[str, Any] = {}
+    with pytest.raises(RolledBack):
+        ingest_then_roll_back(engine, [t for t in texts if t is not None], seen)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        job = import_file(engine, shared_corpus_csv, batch_size=15, pool=pool)
+    assert (job.status, job.rows_done, job.imported, job.batches) == ("completed", 40, 40, 3)
+    with Session(engine) as session:
+        assert placements(session) == seen["placements"]
+        assert verify_chain(session).valid
