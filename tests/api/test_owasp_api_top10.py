@@ -51,7 +51,7 @@ from service.integrations.webhooks.delivery import DeliveryPolicy, Due, send
 from service.integrations.webhooks.signing import new_secret
 from service.main import create_app
 from service.markings import Level
-from service.settings import Settings
+from service.settings import Settings, load_settings
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 TS_REF, UNKNOWN_REF = "07TSTS0001", "07NONE0001"
@@ -64,6 +64,22 @@ BODIES: dict[str, dict[str, Any]] = {
     "assignee": {"username": "rc"},
 }
 UNSTABLE_HEADERS = {"x-request-id", "date", "content-length"}
+
+
+@pytest.fixture(scope="module")
+def offline_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The application for what needs its route table or OpenAPI document only: it never
+    connects to a database, so these tests cost no database copy."""
+    path = tmp_path_factory.mktemp("offline") / "never-opened.db"
+    return create_app(
+        load_settings(
+            database_url=f"sqlite:///{path}",
+            environment="test",
+            jwt_secret="offline-" + "0123456789abcdef" * 3,
+            import_worker_enabled=False,
+            webhook_worker_enabled=False,
+        )
+    )
 
 
 def _ts_portions() -> tuple[P, ...]:
@@ -193,8 +209,8 @@ def _objects(spec: dict[str, Any], schema: dict[str, Any], seen: set[str]) -> It
         yield from _objects(spec, value, seen)
 
 
-def test_api3_bopla_every_json_body_refuses_unknown_fields(app: FastAPI) -> None:
-    spec = app.openapi()
+def test_api3_bopla_every_json_body_refuses_unknown_fields(offline_app: FastAPI) -> None:
+    spec = offline_app.openapi()
     open_bodies = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -257,8 +273,10 @@ def test_api3_bopla_a_user_cannot_be_given_a_password_hash_or_be_made_admin_by_a
 SECRET_FIELD = re.compile(r"password|secret_hash|hash_of_secret|private", re.IGNORECASE)
 
 
-def test_api3_bopla_no_response_schema_exposes_a_password_or_secret_hash(app: FastAPI) -> None:
-    spec = app.openapi()
+def test_api3_bopla_no_response_schema_exposes_a_password_or_secret_hash(
+    offline_app: FastAPI,
+) -> None:
+    spec = offline_app.openapi()
     exposed = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -540,6 +558,46 @@ def test_api8_headers_nosniff_no_store_and_trace_is_405(
         assert trace.headers["content-type"] == "application/problem+json"
 
 
+BAD_INPUTS: list[tuple[str, str, dict[str, Any]]] = [
+    # NUL: PostgreSQL cannot store it in text, and a query holding one used to be a 500.
+    ("GET", "/api/v1/cables?q=a%00b", {}),
+    ("GET", "/api/v1/cables/07A%00B", {}),
+    ("GET", "/api/v1/users/a%00b", {}),
+    ("GET", "/api/v1/audit?actor=a%00b", {}),
+    ("POST", "/api/v1/service-accounts", {"json": {"name": "a\x00b", "clearance": "SECRET"}}),
+    ("PATCH", "/api/v1/users/nobody", {"json": {"queues": ["q\x00"]}}),
+    # Integers past the INTEGER columns, and below them.
+    ("GET", "/api/v1/webhooks/99999999999999999999999", {}),
+    ("GET", "/api/v1/webhooks/-6815387906", {}),
+    ("GET", "/api/v1/routing/rules/2147483648", {}),
+    ("GET", "/api/v1/audit?after_seq=2147483648", {}),
+]
+
+
+def test_api8_bad_input_is_a_422_problem_never_a_500(
+    client: TestClient, engine: Engine, admin_headers: dict[str, str]
+) -> None:
+    supervisor = make_principal_headers(client, engine, Role.supervisor)
+    for method, url, kwargs in BAD_INPUTS:
+        headers = supervisor if "/routing/" in url or "/audit" in url else admin_headers
+        response = client.request(method, url, headers=headers, **kwargs)
+        assert response.status_code == 422, (method, url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    login = client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "a\x00b", "password": "x"},
+    )
+    assert login.status_code == 422
+    # A JSON string that only spells a backslash and u0000 is ordinary text.
+    literal = client.post(
+        "/api/v1/service-accounts",
+        content=b'{"name": "a\\\\u0000b", "clearance": "SECRET"}',
+        headers={**admin_headers, "Content-Type": "application/json"},
+    )
+    assert literal.status_code == 201, literal.text
+    assert literal.json()["name"] == "a\\u0000b"
+
+
 NOT_IN_SCHEMA = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
@@ -548,11 +606,13 @@ NOT_IN_SCHEMA = {
 }
 
 
-def test_api9_every_route_is_in_the_committed_openapi_and_nothing_else(app: FastAPI) -> None:
+def test_api9_every_route_is_in_the_committed_openapi_and_nothing_else(
+    offline_app: FastAPI,
+) -> None:
     documented = {
         (method.upper(), path) for path, item in _snapshot()["paths"].items() for method in item
     }
-    assert app_routes(app) - NOT_IN_SCHEMA == documented
+    assert app_routes(offline_app) - NOT_IN_SCHEMA == documented
     assert all(
         path.startswith("/api/v1/") or path in {"/healthz", "/readyz", "/metrics"}
         for _method, path in documented
