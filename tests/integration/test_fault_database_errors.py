@@ -6,6 +6,7 @@ Each fault is real, made on the test's own database (no mocked database):
   timeout -> SQLITE_BUSY "database is locked";
 - SQLite full: every connection of the app gets `PRAGMA max_page_count` = its current size,
   so the file cannot grow -> SQLITE_FULL "database or disk is full" (what a full disk gives);
+- SQLite file replaced by garbage (SQLITE_NOTADB) -> unavailable, `/readyz` 503 too;
 - SQLite read-only: the app opens the file with `mode=ro` (an O_RDONLY handle, what SQLite
   does when the file is not writable; tests run as root, so chmod would not stop a write);
 - PostgreSQL read-only: `default_transaction_read_only` on the database -> SQLSTATE 25006;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -181,6 +183,30 @@ def test_sqlite_write_lock_held_elsewhere_is_503_busy(
         finally:
             other.rollback()
             other.close()
+        assert ingest(client, headers, "07TOKYO5624").status_code == 201
+
+
+@sqlite_only
+def test_sqlite_file_replaced_by_garbage_is_503_unavailable(
+    settings: Settings, supervisor: tuple[str, str], tmp_path: Path
+) -> None:
+    path = settings.sqlite_path
+    assert path is not None
+    app = create_app(quiet_settings(settings))
+    with TestClient(app) as client:
+        headers = auth_headers(client, *supervisor)
+        app.state.engine.dispose()
+        saved = tmp_path / "saved.db"
+        path.rename(saved)
+        path.write_bytes(b"not a database " * 512)  # SQLITE_NOTADB on the next connection
+        ready = client.get("/readyz")
+        assert (ready.status_code, ready.headers["retry-after"]) == (503, "5")
+        assert_fault(ingest(client, headers, "07TOKYO5624"), DATABASE_UNAVAILABLE)
+        assert_fault(client.get("/api/v1/cables", headers=headers), DATABASE_UNAVAILABLE)
+
+        app.state.engine.dispose()
+        saved.replace(path)
+        assert client.get("/readyz").status_code == 200
         assert ingest(client, headers, "07TOKYO5624").status_code == 201
 
 
