@@ -50,7 +50,7 @@ def level_rank(level: Level) -> int:
 
 def max_level(*levels: Level) -> Level:
     """The highest of ``levels``; UNCLASSIFIED when none are given."""
-    return max(levels, key=level_rank, default=Level.UNCLASSIFIED)
+    return max(levels, key=_RANK.__getitem__, default=Level.UNCLASSIFIED)
 
 
 def covers(clearance: Level, level: Level) -> bool:

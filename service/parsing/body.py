@@ -33,13 +33,20 @@ from .patterns import DASH_LINE, PARA_START
 __all__ = ["Start", "cached_mark", "find_starts"]
 
 _MAX_JUMP = 5
-_MARK_AFTER_NUMBER = re.compile(r"[ \t]*\([ \t]*([^()\n]{1,60}?)[ \t]*\)")
+_MARK_AFTER_NUMBER = r"[ \t]*\([ \t]*([^()\n]{1,60}?)[ \t]*\)"
 _ENTIRE_AFTER = re.compile(r"[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT", re.IGNORECASE)
 _ENTIRE_BARE = re.compile(
     r"[ \t]*(?P<head>[A-Za-z][A-Za-z/ ]{0,60}?)[ \t]*[-\u2013]?[ \t]*ENTIRE[ \t]+TEXT",
     re.IGNORECASE,
 )
-_CANDIDATE = re.compile(r"\n[ \t¶]*(?:(\d{1,3})[ \t]*\.(?![\d.])|\(([A-Za-z][A-Za-z/ \-]{0,29})\))")
+# A numbered paragraph line with the mark that may follow its number (one match, so
+# the mark costs no second search), or a line opening with a parenthesis. The mark
+# part holds no newline, so consuming it never hides the next line's candidate.
+_CANDIDATE = re.compile(
+    r"\n[ \t¶]*(?:(\d{1,3})[ \t]*\.(?![\d.])(?:"
+    + _MARK_AFTER_NUMBER
+    + r")?|\(([A-Za-z][A-Za-z/ \-]{0,29})\))"
+)
 _HEADING_MAX = 80
 _BLANK_RUN = " \t\r\n\\"
 _ITEM_WINDOW = 3000
@@ -143,20 +150,21 @@ def _with_heading(text: str, start: int, floor: int) -> int:
     return start
 
 
-def _numbered_mark(text: str, pos: int) -> tuple[str | None, Mark | None, bool]:
-    """The mark after a paragraph number at ``pos``: as written, parsed, unknown."""
-    m = _MARK_AFTER_NUMBER.match(text, pos)
-    if m is not None:
-        written = m.group(1)
-        inner = written
-        after = m.end()
-        entire = text.find("NTIRE", after, after + 20) != -1 and "ENTIRE" not in inner.upper()
-        if entire and _ENTIRE_AFTER.match(text, after):
-            inner = f"{inner} - ENTIRE TEXT"
-        mark, unknown = cached_mark(inner)
-        if mark is not None or unknown:
-            return written, mark, unknown
-        return None, None, False
+def _mark_after_number(text: str, written: str, after: int) -> tuple[str | None, Mark | None, bool]:
+    """The mark ``(written)`` after a paragraph number, ending at ``after``: as written,
+    parsed, unknown (``None, None, False`` when the parenthesis is no mark)."""
+    inner = written
+    entire = text.find("NTIRE", after, after + 20) != -1 and "ENTIRE" not in inner.upper()
+    if entire and _ENTIRE_AFTER.match(text, after):
+        inner = f"{inner} - ENTIRE TEXT"
+    mark, unknown = cached_mark(inner)
+    if mark is not None or unknown:
+        return written, mark, unknown
+    return None, None, False
+
+
+def _bare_entire(text: str, pos: int) -> tuple[str | None, Mark | None, bool]:
+    """A mark written out after a paragraph number at ``pos`` (``CONFIDENTIAL - ENTIRE TEXT``)."""
     if text.find("NTIRE", pos, pos + 80) != -1 or text.find("ntire", pos, pos + 80) != -1:
         e = _ENTIRE_BARE.match(text, pos)
         if e is not None:
@@ -205,7 +213,7 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
         begin = m.start() + 1
         if begin < floor:
             continue
-        num, inner = m.groups()
+        num, written, inner = m.groups()
         if num is not None:
             if begin < numbered_from:
                 continue
@@ -219,7 +227,10 @@ def find_starts(text: str, floor: int, first_para: int | None) -> list[Start]:
                 elif not (last + 1 < n <= last + _MAX_JUMP and (after_blank or not spaced)):
                     continue
             last = n
-            found.append((begin, num, *_numbered_mark(text, m.end())))
+            if written is not None:
+                found.append((begin, num, *_mark_after_number(text, written, m.end())))
+            else:
+                found.append((begin, num, *_bare_entire(text, m.end())))
             continue
         mark = cached_mark(inner)[0]
         if mark is None or not _after_blank(text, begin, floor):

@@ -203,8 +203,8 @@ def _portions(
         body_start < starts[0].offset and not _rules_only(text, body_start, starts[0].offset)
     ):
         starts.insert(0, Start(body_start, body_start, None, None, None, False))
-    marked = [s for s in starts if s.mark is not None]
-    highest = max_level(*(s.mark.level for s in marked if s.mark)) if marked else None
+    marked = [s.mark.level for s in starts if s.mark is not None]
+    highest = max_level(*marked) if marked else None
     level = classification
     if highest is not None and (level is None or level_rank(highest) > level_rank(level)):
         if level is not None:
