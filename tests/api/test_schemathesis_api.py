@@ -45,7 +45,7 @@ from service.auth.models import Role
 from service.markings import Level
 from service.settings import Settings
 
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = 6
 REFUSED_EXAMPLES = 2
 CONTEXT_ROLES = {"admin": Role.admin, "reviewer-c": Role.reviewer}
 CHECKS = [
