@@ -23,7 +23,7 @@ from service.orm import utcnow
 from service.parsing import ParsedCable
 from service.routing.data import cable_facts_of
 from service.routing.matcher import CableFacts
-from service.routing.placement import Placement, PortionKey, rolled_up_status
+from service.routing.placement import Placement, PortionKey, rolled_up_status, routing_detail
 
 CABLES = cast(Table, Cable.__table__)  # type: ignore[attr-defined]
 TAGS = cast(Table, CableTag.__table__)  # type: ignore[attr-defined]
@@ -87,7 +87,7 @@ class NewCable:
             "classification": self.values["classification"],
             "portions": len(self.parsed.portions),
             "declassify_on": declassify_on.isoformat() if declassify_on else None,
-            "routing": [p.as_detail() for p in self.placements],
+            "routing": routing_detail(self.placements),
         }
 
 

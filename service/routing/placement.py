@@ -11,8 +11,9 @@ Each portion, the header included, gets the queue of the first active rule that 
 no holders yet). The portions are then inserted already placed, at version 1: `assigned`
 with their assignee, or `pending` waiting in their queue. There is no per-portion update and
 no per-portion audit event: the cable's `cable.ingested` event carries the routing in its
-detail, `"routing": [{"seq", "queue", "assignee", "rule"}, ...]` (`rule` null: the built-in
-`general` fallback), so every routing still writes an audit event naming the rule.
+detail, `"routing": [{"queue", "assignee", "rule", "seqs": [...]}, ...]` (`rule` null: the
+built-in `general` fallback; `assignee` null: waiting), so every routing still writes an
+audit event naming the rule that fired for each portion.
 
 The cable's roll-up status is `review.states.cable_rollup` of the placed portions, the
 same as when the portions were routed one by one after being inserted (`received`).
@@ -51,8 +52,19 @@ class Placement:
     def status(self) -> PortionStatus:
         return PortionStatus.assigned if self.assignee is not None else PortionStatus.pending
 
-    def as_detail(self) -> dict[str, Any]:
-        return {"seq": self.seq, "queue": self.queue, "assignee": self.assignee, "rule": self.rule}
+
+def routing_detail(placements: Iterable[Placement]) -> list[dict[str, Any]]:
+    """The audit form of a cable's routing: one entry per (queue, assignee, rule), in order
+    of its first portion, listing its portions' `seqs` (each seq in exactly one entry). A
+    cable's portions mostly share a route, so this is a fraction of one entry per portion
+    to normalise and hash."""
+    groups: dict[tuple[str, str | None, str | None], list[int]] = {}
+    for p in placements:
+        groups.setdefault((p.queue, p.assignee, p.rule), []).append(p.seq)
+    return [
+        {"queue": queue, "assignee": assignee, "rule": rule, "seqs": seqs}
+        for (queue, assignee, rule), seqs in groups.items()
+    ]
 
 
 def routes_of(

@@ -236,12 +236,11 @@ def test_ingest_routes_and_apply_moves_unclaimed_work(
     assert [e.action for e in events] == ["cable.ingested"]
     assert events[0].detail["routing"] == [
         {
-            "seq": p["seq"],
             "queue": "foreign-government",
             "assignee": "fran",
             "rule": "foreign-government-information",
+            "seqs": [p["seq"] for p in portions],
         }
-        for p in portions
     ]
     assert (
         client.post(RULES, json=rule_body(queue="tokyo-desk"), headers=supervisor).status_code

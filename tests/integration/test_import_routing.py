@@ -126,7 +126,10 @@ def test_a_batch_import_routes_exactly_like_single_ingests(
         details = routing_details(session)
         assert verify_chain(session).valid
     assert sorted(
-        (ref, r["seq"], r["queue"], r["assignee"]) for ref, rs in details.items() for r in rs
+        (ref, seq, r["queue"], r["assignee"])
+        for ref, rs in details.items()
+        for r in rs
+        for seq in r["seqs"]
     ) == sorted((ref, seq, queue, assignee) for ref, seq, _, queue, assignee in alone)
     assert len(alone) > 300
     assert {a for _, _, _, _, a in alone} == {"ada", "bo", "cy", "di", None}
