@@ -13,9 +13,10 @@ the route's work and returns its response model.
 * A key used for another request: 422; a key whose request is in flight: 409.
 * Otherwise the key is claimed (committed `in_progress`) and `produce()` runs inside a
   savepoint. Its response, or the problem+json of the domain error it raised (after the
-  savepoint rolled back), is stored in the request's transaction, the one holding the
-  effect. If the request ends without committing a stored outcome (validation error,
-  403, unexpected error, failed commit) the claim is released so the key can be retried.
+  savepoint rolled back; a 428 for a missing If-Match excepted), is stored in the
+  request's transaction, the one holding the effect. If the request ends without
+  committing a stored outcome (validation error, 403, 428, unexpected error, failed
+  commit) the claim is released so the key can be retried.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sqlmodel import Session
 from service.auth.deps import verified_claims
 from service.auth.security import Claims
 from service.db import open_session, unit_of_work
-from service.errors import BadRequest, DomainError, problem
+from service.errors import BadRequest, DomainError, PreconditionRequired, problem
 from service.idempotency import service
 from service.idempotency.service import Begun, Claim, StoredResponse
 from service.settings import Settings
@@ -111,6 +112,11 @@ class Idempotency:
         savepoint = session.begin_nested()
         try:
             model = produce()
+        except PreconditionRequired:
+            # A missing If-Match is a malformed request, not an outcome: storing it would
+            # make the corrected request (with If-Match, so another fingerprint) a 422.
+            savepoint.rollback()
+            raise
         except DomainError as exc:
             savepoint.rollback()
             rendered: Response = problem(

@@ -194,3 +194,15 @@ def test_an_unexpected_error_releases_the_key(
     assert retried.status_code == 200, retried.text
     assert "Idempotent-Replayed" not in retried.headers
     assert _count(engine, Decision) == 1
+
+
+def test_a_missing_if_match_is_not_stored(run: Run, engine: Engine) -> None:
+    version = _claimed_version(run)
+    headers = {**run.rita, "Idempotency-Key": "key-428"}
+    path = portion_path(run.ref_id, 5, "decision")
+    missing = run.client.put(path, json=WITHHOLD, headers=headers)
+    assert missing.status_code == 428
+    assert _count(engine, IdempotencyRecord) == 0
+    fixed = run.client.put(path, json=WITHHOLD, headers={**headers, **if_match(version)})
+    assert fixed.status_code == 200, fixed.text
+    assert "Idempotent-Replayed" not in fixed.headers
