@@ -107,6 +107,18 @@ def find_label(
     upper = region.upper()
     if len(upper) != len(region):  # some capital is longer than its letter: offsets move
         return pattern.search(text, start, stop)
+    if len(needles) == 1:  # one needle: its occurrences come in order, stop at the first hit
+        needle = needles[0]
+        pos = upper.find(needle)
+        while pos != -1:
+            for shift in range(back, -1, -1):
+                at = start + pos - shift
+                if at >= start:
+                    m = pattern.match(text, at, stop)
+                    if m is not None:
+                        return m
+            pos = upper.find(needle, pos + 1)
+        return None
     candidates: list[int] = []
     for needle in needles:
         pos = upper.find(needle)
