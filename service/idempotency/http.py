@@ -112,13 +112,13 @@ class Idempotency:
         savepoint = session.begin_nested()
         try:
             model = produce()
-        except PreconditionRequired:
-            # A missing If-Match is a malformed request, not an outcome: storing it would
-            # make the corrected request (with If-Match, so another fingerprint) a 422.
-            savepoint.rollback()
-            raise
         except DomainError as exc:
             savepoint.rollback()
+            if isinstance(exc, PreconditionRequired) or exc.status >= 500:
+                # A missing If-Match is a malformed request, not an outcome (storing it
+                # would make the corrected request, another fingerprint, a 422); a 5xx is
+                # the server's trouble. Neither is stored: the key is released.
+                raise
             rendered: Response = problem(
                 exc.status,
                 exc.detail,

@@ -18,6 +18,7 @@ from review_factories import Run, audit_actions, if_match, portion_path, start_r
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from service.errors import ServiceUnavailable
 from service.idempotency.models import IdempotencyRecord
 from service.review import decisions
 from service.review.models import Decision
@@ -206,3 +207,20 @@ def test_a_missing_if_match_is_not_stored(run: Run, engine: Engine) -> None:
     fixed = run.client.put(path, json=WITHHOLD, headers={**headers, **if_match(version)})
     assert fixed.status_code == 200, fixed.text
     assert "Idempotent-Replayed" not in fixed.headers
+
+
+def test_a_5xx_domain_error_is_not_stored(
+    run: Run, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = _claimed_version(run)
+    real_decide = decisions.decide
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ServiceUnavailable("try again", headers={"Retry-After": "1"})
+
+    monkeypatch.setattr(decisions, "decide", unavailable)
+    busy = _put(run, WITHHOLD, version, "key-503")
+    assert busy.status_code == 503
+    assert _count(engine, IdempotencyRecord) == 0
+    monkeypatch.setattr(decisions, "decide", real_decide)
+    assert _put(run, WITHHOLD, version, "key-503").status_code == 200
