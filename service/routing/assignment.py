@@ -99,8 +99,13 @@ class Balancer:
         out: dict[int, str | None] = {}
         for cable, group in by_cable.items():
             holders = self._holders[cable]
+            tops = _highest_still_to_place(group)
+            eligible: dict[tuple[str, Level], list[Reviewer]] = {}
             for index, need in enumerate(group):
-                candidates = self.eligible(need.queue, need.required)
+                key = (need.queue, need.required)
+                candidates = eligible.get(key)
+                if candidates is None:
+                    candidates = eligible[key] = self.eligible(need.queue, need.required)
                 if not candidates:
                     out[need.key] = None
                     continue
@@ -108,14 +113,26 @@ class Balancer:
                 if affine:
                     chosen = self._pick(affine)
                 else:
-                    rest = [n.required for n in group[index:] if n.queue == need.queue]
-                    top = max_level(*rest)
-                    wide = [r for r in candidates if covers(r.clearance, top)]
+                    wide = [r for r in candidates if covers(r.clearance, tops[index])]
                     chosen = self._pick(wide or candidates)
                 self.loads[chosen.username] += 1
                 holders.add(chosen.username)
                 out[need.key] = chosen.username
         return out
+
+
+def _highest_still_to_place(group: Sequence[Need]) -> list[Level]:
+    """For each need of a cable, the highest level required by it and the needs after it
+    in the same queue (the clearance a first pick needs to take the rest of the cable)."""
+    tops: list[Level] = [need.required for need in group]
+    running: dict[str, Level] = {}
+    for index in range(len(group) - 1, -1, -1):
+        need = group[index]
+        seen = running.get(need.queue)
+        running[need.queue] = tops[index] = (
+            need.required if seen is None else max_level(seen, need.required)
+        )
+    return tops
 
 
 def spread(loads: Mapping[str, int], usernames: Iterable[str]) -> int:

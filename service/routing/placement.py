@@ -122,5 +122,6 @@ def route_new_cable(
 
 def rolled_up_status(placements: Iterable[Placement]) -> str:
     """The new cable's status from its placed portions (`review.states.cable_rollup`)."""
-    states = (PortionState(p.status.value) for p in placements)
+    # The roll-up depends on which states occur, not how often: one per distinct state.
+    states = {PortionState.assigned if p.assignee else PortionState.pending for p in placements}
     return cable_rollup(CableState.received, states).value
