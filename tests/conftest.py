@@ -85,7 +85,14 @@ def _pg_url(name: str) -> str:
 
 
 def _settings(url: str) -> Settings:
-    return load_settings(database_url=url, environment="test", jwt_secret=TEST_JWT_SECRET)
+    # Tests that sweep many expensive queries (the clearance-leak walk) must see real
+    # answers, not 429s: the budget is off unless a test sets it (test_owasp_api_top10.py).
+    return load_settings(
+        database_url=url,
+        environment="test",
+        jwt_secret=TEST_JWT_SECRET,
+        expensive_requests_per_window=1_000_000,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,7 @@ from sqlalchemy import Engine
 from test_authz_matrix import ANY_ROLE, PUBLIC, RULES, app_routes
 
 from service.auth.models import Role
+from service.auth.ratelimit import SlidingWindow, expensive_group
 from service.integrations.webhooks.delivery import DeliveryPolicy, Due, send
 from service.integrations.webhooks.signing import new_secret
 from service.main import create_app
@@ -404,6 +405,39 @@ def test_api4_expensive_queries_have_a_budget_per_principal(
     assert tight.get("/api/v1/schedule/overdue", params=csv, headers=first).status_code == 200
     assert tight.get("/api/v1/schedule/due", params=csv, headers=first).status_code == 429
     assert tight.get("/api/v1/schedule/due", headers=first).status_code == 200  # JSON: cheap
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "group"),
+    [
+        ("GET", "/api/v1/cables", {"q": ["tokyo"]}, "search"),
+        ("GET", "/api/v1/cables", {"q": ["  "]}, None),
+        ("GET", "/api/v1/cables", {"origin": ["Tokyo"]}, None),
+        ("GET", "/api/v1/cables/07TOKYO5624", {}, None),
+        ("GET", "/api/v1/audit", {}, "audit"),
+        ("GET", "/api/v1/audit/verify", {}, "audit"),
+        ("GET", "/api/v1/cables/07TOKYO5624/audit", {}, "audit"),
+        ("GET", "/api/v1/schedule/due", {"format": ["csv"]}, "schedule-export"),
+        ("GET", "/api/v1/schedule/overdue", {"format": ["json"]}, None),
+        ("GET", "/api/v1/schedule/calendar.ics", {"token": ["t"]}, "schedule-export"),
+        ("GET", "/api/v1/cables/07TOKYO5624/release", {"preview": ["true"]}, "release"),
+        ("POST", "/api/v1/cables", {"q": ["x"]}, None),
+    ],
+)
+def test_api4_which_requests_draw_on_a_budget(
+    method: str, path: str, query: dict[str, list[str]], group: str | None
+) -> None:
+    assert expensive_group(method, path, query) == group
+
+
+def test_api4_the_budget_window_slides() -> None:
+    now = [0.0]
+    window = SlidingWindow(limit=2, window_seconds=10, clock=lambda: now[0])
+    assert window.acquire("k") is None
+    now[0] = 5.0
+    assert [window.acquire("k"), window.acquire("k"), window.acquire("other")] == [None, 5, None]
+    now[0] = 10.0  # the request made at 0 has left the window; the one made at 5 has not
+    assert [window.acquire("k"), window.acquire("k")] == [None, 5]
 
 
 # API5, API6 -----------------------------------------------------------------------------
