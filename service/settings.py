@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     import_spool_dir: Path = Path("var/imports")
     import_max_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_max_line_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(default=1_000_000, ge=1)
     import_batch_size: int = Field(default=50, ge=1, le=10_000)
     import_parse_workers: int = Field(default=0, ge=0, le=64)
     import_lease_seconds: float = Field(default=30.0, gt=0)

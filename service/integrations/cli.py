@@ -116,6 +116,7 @@ def import_file(
         lease_seconds=options.lease_seconds,
         max_line_bytes=options.max_line_bytes,
         parse_workers=options.parse_workers if parse_workers is None else parse_workers,
+        max_rows=options.max_rows,
     )
     engine = make_engine(settings)
     sha, size, head = _digest(file)

@@ -52,6 +52,7 @@ class RunnerOptions:
     lease_seconds: float
     max_line_bytes: int
     parse_workers: int
+    max_rows: int = 1_000_000  # rows one import may hold (DECLASS_IMPORT_MAX_ROWS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerOptions:
@@ -60,6 +61,7 @@ class RunnerOptions:
             lease_seconds=settings.import_lease_seconds,
             max_line_bytes=settings.import_max_line_bytes,
             parse_workers=settings.import_parse_workers,
+            max_rows=settings.import_max_rows,
         )
 
 
@@ -210,6 +212,17 @@ def run_job(
                 log.error("import_failed", import_id=job.id, error=str(error))
                 with unit_of_work(engine) as session:
                     fail_job(session, import_id=job.id, error=f"cannot read the file: {error}")
+                    failed = session.get(ImportJob, job.id)
+                return failed or job
+            if spec.rows_before + len(batch.rows) > options.max_rows:
+                # A resource cap (OWASP API4): the batch that would pass it is not stored.
+                with unit_of_work(engine) as session:
+                    fail_job(
+                        session,
+                        import_id=job.id,
+                        error=f"the file has more than {options.max_rows} rows, the most one "
+                        f"import may hold; the first {spec.rows_before} rows are stored",
+                    )
                     failed = session.get(ImportJob, job.id)
                 return failed or job
             ahead = None

@@ -13,7 +13,8 @@ Where another module already proves an item, it is referenced here rather than r
   decision smuggling `status`/`version`/`assignee` is 422 and changes nothing; no response
   schema has a password or secret hash.
 - API4 resource consumption: body limits (413), page sizes (422), spans per decision (422),
-  expensive-query budgets (429 + Retry-After); import bytes: `test_imports_api.py` (413).
+  expensive-query budgets (429 + Retry-After), rows per import; import bytes:
+  `test_imports_api.py` (413).
 - API5 BFLA: `test_authz_matrix.py` (route table x roles, generated); here: no mutating
   route is open to every role.
 - API6 sensitive flows: `test_review_run.py` ("the decider may not approve their own
@@ -47,7 +48,13 @@ from sqlalchemy import Engine
 from test_authz_matrix import ANY_ROLE, PUBLIC, RULES, app_routes
 
 from service.auth.models import Role
+from service.auth.principal import system_principal
 from service.auth.ratelimit import SlidingWindow, expensive_group
+from service.db import unit_of_work
+from service.integrations import imports
+from service.integrations.csv_source import ImportFormat
+from service.integrations.import_models import ImportRunner, ImportStatus
+from service.integrations.import_runner import RunnerOptions, run_job
 from service.integrations.webhooks.delivery import DeliveryPolicy, Due, send
 from service.integrations.webhooks.signing import new_secret
 from service.main import create_app
@@ -405,6 +412,37 @@ def test_api4_expensive_queries_have_a_budget_per_principal(
     assert tight.get("/api/v1/schedule/overdue", params=csv, headers=first).status_code == 200
     assert tight.get("/api/v1/schedule/due", params=csv, headers=first).status_code == 429
     assert tight.get("/api/v1/schedule/due", headers=first).status_code == 200  # JSON: cheap
+
+
+def test_api4_an_import_holds_at_most_max_rows(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "three.ndjson"
+    path.write_bytes(b"".join(b'{"text": "NOT A CABLE %d"}\n' % n for n in range(3)))
+    with unit_of_work(engine) as session:
+        job, _created = imports.create_import(
+            session,
+            actor=system_principal("tests"),
+            import_id=imports.new_import_id(),
+            fmt=ImportFormat.ndjson,
+            spool_path=path,
+            size_bytes=path.stat().st_size,
+            body_sha256="0" * 64,
+            idempotency_key=None,
+            idempotency_ttl_seconds=86_400,
+        )
+    with unit_of_work(engine) as session:
+        claimed = imports.claim_job(
+            session, owner="o", lease_seconds=30, runner=ImportRunner.server
+        )
+    assert claimed is not None
+    assert claimed.id == job.id
+    options = RunnerOptions(
+        batch_size=1, lease_seconds=30, max_line_bytes=1024, parse_workers=0, max_rows=2
+    )
+    finished = run_job(engine, job=claimed, owner="o", options=options)
+    assert (finished.status, finished.rows_done) == (ImportStatus.failed, 2)
+    assert finished.error == (
+        "the file has more than 2 rows, the most one import may hold; the first 2 rows are stored"
+    )
 
 
 @pytest.mark.parametrize(
