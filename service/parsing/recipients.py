@@ -59,8 +59,10 @@ def parse_block(block: str) -> list[Recipient]:
     out: list[Recipient] = []
     excluded: list[str] = []
     excluding = False
+    if "<br>" in block:  # no "<br>" spans a newline: the same as replacing per line
+        block = block.replace("<br>", " ")
     for raw in block.split("\n"):
-        line = raw.replace("<br>", " ").strip(" \t\r")
+        line = raw.strip(" \t\r")
         if not line:
             continue
         if line.startswith("XMT") and (line[3:4] in (" ", "\t", "/")):

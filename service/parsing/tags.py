@@ -28,7 +28,9 @@ _LABEL_LINE = re.compile(
     r"|(?-i:SUBJ(?:ECT)?\b))"
 )
 _CONT_COMMA = re.compile(r"[ \t]*[A-Za-z_-]+[ \t]*,")
-_TOKEN = re.compile(r"\([^()]*\)?|[^\s,;()]+")
+# A token and, when a comma or semicolon follows it (after at most one space or tab),
+# that separator: one findall gives both.
+_TOKEN_SEP = re.compile(r"(\([^()]*\)?|[^\s,;()]+)(?=[ \t]?([,;]))?")
 _MAX_PHRASE = max(len(k) for k in PHRASES)
 _PHRASE_STARTS = frozenset(k[0] for k in PHRASES)
 _SKIP = frozenset({"SIPDIS", ""})
@@ -113,14 +115,12 @@ def _canonical_words(words: list[str]) -> list[str]:
 def _segments(value: str) -> list[list[str]]:
     """Comma-separated groups of tokens (a person tag in parentheses is one token)."""
     groups: list[list[str]] = [[]]
-    for m in _TOKEN.finditer(value):
-        token = m.group(0)
+    for token, separator in _TOKEN_SEP.findall(value):
         if token.startswith("("):
             groups[-1].append(" ".join(token.strip("()").upper().split()))
         else:
             groups[-1].append(token.upper().rstrip(".:\\"))
-        nxt = value[m.end() : m.end() + 2].lstrip(" \t")
-        if nxt.startswith((",", ";")):
+        if separator:
             groups.append([])
     return [g for g in groups if g]
 

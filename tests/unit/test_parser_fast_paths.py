@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from service.parsing import banner, body, references, subject
+from service.parsing import banner, body, references, subject, tags
 from service.parsing.lines import may_contain
 from service.parsing.patterns import PAGE_LINE, may_hold_page_line
+from service.parsing.recipients import parse_block
 
 CABLES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "cables"
 
@@ -182,3 +183,52 @@ def test_ref_region_stop_is_the_first_match_of_the_whole_pattern(region: str) ->
 )
 def test_subject_inline_stop_with_the_guard(line: str, expected: str) -> None:
     assert subject.extract_subject(line) == expected
+
+
+_OLD_TOKEN = re.compile(r"\([^()]*\)?|[^\s,;()]+")
+
+
+def _segments_reference(value: str) -> list[list[str]]:
+    """The token loop ``tags._segments`` replaced (it looked at the next two characters)."""
+    groups: list[list[str]] = [[]]
+    for m in _OLD_TOKEN.finditer(value):
+        token = m.group(0)
+        if token.startswith("("):
+            groups[-1].append(" ".join(token.strip("()").upper().split()))
+        else:
+            groups[-1].append(token.upper().rstrip(".:\\"))
+        if value[m.end() : m.end() + 2].lstrip(" \t").startswith((",", ";")):
+            groups.append([])
+    return [g for g in groups if g]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        " PREL, PGOV KDEM; (CLINTON, HILLARY) ETRD ,X  ,Y\t;Z",
+        "PREL,PGOV,,ECON ;; (OPEN KTIP",
+        "a , b  , c\t, d \t, e",
+        "",
+        " ;, ",
+    ],
+)
+def test_tag_segments_agree_with_the_two_character_look(value: str) -> None:
+    assert tags._segments(value) == _segments_reference(value)
+
+
+def test_tag_segments_on_the_corpus_tags_lines() -> None:
+    texts = _corpus_texts()
+    if not texts:
+        pytest.skip("shared corpus not found beside the clone")
+    lines = [line for text in texts for line in text.split("\n") if "TAGS" in line.upper()]
+    assert len(lines) > 250
+    for line in lines:
+        assert tags._segments(line) == _segments_reference(line)
+
+
+def test_recipients_drop_br_tags_across_the_whole_block() -> None:
+    block = "RUEHC/SECSTATE WASHDC IMMEDIATE 4696<br>\nRUEHRO/AMEMBASSY ROME PRIORITY 0123 <br> \n"
+    assert [(r.route, r.name, r.precedence, r.mcn) for r in parse_block(block)] == [
+        ("RUEHC", "SECSTATE WASHDC", "IMMEDIATE", "4696"),
+        ("RUEHRO", "AMEMBASSY ROME", "PRIORITY", "0123"),
+    ]
