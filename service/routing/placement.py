@@ -29,9 +29,15 @@ from typing import Any
 from sqlmodel import Session
 
 from service.cables.models import PortionStatus
+from service.markings import covers
 from service.review.states import CableState, PortionState, cable_rollup
 from service.routing.assignment import Balancer, Need
-from service.routing.data import active_rule_specs, load_balancer
+from service.routing.data import (
+    active_reviewers,
+    active_rule_specs,
+    load_balancer,
+    open_assignments,
+)
 from service.routing.matcher import CableFacts, PortionFacts, Route, RuleSpec, route
 
 PortionKey = tuple[int, str, str | None]
@@ -112,12 +118,22 @@ def load_router(session: Session, *, queues: Collection[str] | None = None) -> R
 def route_new_cable(
     session: Session, *, facts: CableFacts, portions: Sequence[PortionKey]
 ) -> list[Placement]:
-    """The placements of one new cable, reading only the reviewers of the queues its
-    portions go to (the single-ingest path)."""
+    """The placements of one new cable (the single-ingest path): the active rules, the
+    active reviewers, and the open assignments of those eligible for its portions, three
+    small reads at most."""
     rules = active_rule_specs(session)
     routes = routes_of(rules, facts, portions)
-    balancer = load_balancer(session, queues={r.queue for _, r in routes})
-    return Router(rules, balancer).place_routes(routes)
+    wanted = {(r.queue, r.required) for _, r in routes}
+    candidates = [
+        reviewer
+        for reviewer in active_reviewers(session)
+        if any(q in reviewer.queues and covers(reviewer.clearance, lv) for q, lv in wanted)
+    ]
+    # Loads only order the candidates: with one (or none) there is nothing to count, and
+    # otherwise only theirs are counted (the count grows with their open work).
+    names = [r.username for r in candidates]
+    loads = open_assignments(session, names) if len(names) > 1 else {}
+    return Router(rules, Balancer(candidates, loads=loads)).place_routes(routes)
 
 
 def rolled_up_status(placements: Iterable[Placement]) -> str:
