@@ -8,9 +8,11 @@ spare user, a service account, a routing rule and a webhook, so path parameters 
 values, half let schemathesis generate every parameter.
 
 Checks: `not_a_server_error`, `status_code_conformance`, `content_type_conformance`,
-`response_schema_conformance`, `response_headers_conformance`. The run is bounded (a fixed
-number of examples per operation and auth context, `derandomize=True`, generation only: no
-shrinking) so it costs a few seconds per database, and it runs on SQLite and PostgreSQL.
+`response_schema_conformance`, `response_headers_conformance`, and `ignored_auth` (a
+successful request is sent again without a token and with a bad one: both must be
+refused). The run is bounded (6 examples per operation and auth context when the route
+admits the context, 2 when it refuses it; `derandomize=True`; generation only, no
+shrinking) so it costs seconds per database, and it runs on SQLite and PostgreSQL.
 Every failure of every operation is collected and reported at once.
 """
 
@@ -34,6 +36,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -54,6 +57,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    ignored_auth,
 ]
 
 
