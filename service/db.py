@@ -99,6 +99,7 @@ DEFAULT_WRITER_WAIT_SECONDS = 10.0
 # session.info: the engine whose writer lock the session's transactions take, and the lock
 # while a transaction holds it.
 WRITER_ENGINE = "declass_writer_engine"
+READ_PHASE = "declass_read_phase"
 
 
 def _writer_lock(
@@ -118,6 +119,8 @@ def _take_writer_lock(session: Session, transaction: SessionTransaction) -> None
     # commit or rollback), before it asks the pool for a connection and SQLite for its lock.
     engine = session.info.get(WRITER_ENGINE)
     if engine is None or transaction.parent is not None or transaction.nested:
+        return
+    if session.info.get(READ_PHASE):
         return
     lock, wait_seconds = _writer_lock(engine)
     if not lock.acquire(timeout=wait_seconds):
@@ -149,9 +152,7 @@ def open_session(engine: Engine, *, write: bool, lazy: bool = False) -> Session:
     if not (write and engine.dialect.name == "sqlite"):
         session = Session(engine, expire_on_commit=False)
     else:
-        # The option makes the engine's "begin" hook emit BEGIN IMMEDIATE.
-        bind = engine.execution_options(**{WRITE_OPTION: True})
-        session = Session(bind, expire_on_commit=False)
+        session = Session(_writer_bind(engine), expire_on_commit=False)
         session.info[WRITER_ENGINE] = engine
     if WRITER_ENGINE in session.info and not lazy:
         try:
@@ -160,6 +161,37 @@ def open_session(engine: Engine, *, write: bool, lazy: bool = False) -> Session:
             session.close()
             raise
     return session
+
+
+def _writer_bind(engine: Engine) -> Engine:
+    # The option makes the engine's "begin" hook emit BEGIN IMMEDIATE.
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def read_phase(session: Session) -> None:
+    """Let a lazy SQLite writer session (a request's) read before it writes: when it has
+    not begun yet, its next transaction is a plain (deferred) read transaction, without
+    the write lock, until `write_phase(session)`.
+
+    No effect on a session that has begun already or that is not a SQLite writer (on
+    PostgreSQL a writer takes no lock at BEGIN). What was read must be re-checked by the
+    writes, as a compare-and-set does (`UPDATE ... WHERE version = :read_version`): other
+    writers may commit between the two phases."""
+    engine = session.info.get(WRITER_ENGINE)
+    if engine is None or session.in_transaction():
+        return
+    session.info[READ_PHASE] = True
+    session.bind = engine
+
+
+def write_phase(session: Session) -> None:
+    """End the read phase begun by `read_phase(session)`, if any: the read transaction
+    commits (loaded rows stay, `expire_on_commit=False`) and the session's next statement
+    begins its writer transaction (`BEGIN IMMEDIATE` and the in-process writer lock)."""
+    if not session.info.pop(READ_PHASE, False):
+        return
+    session.commit()
+    session.bind = _writer_bind(session.info[WRITER_ENGINE])
 
 
 @contextmanager

@@ -3,9 +3,12 @@ transaction per request, committed before the response is sent) and the settings
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
+import anyio
+from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
@@ -15,7 +18,20 @@ from service.settings import Settings
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for this request; commits after the route returns, before the response.
 
     Reads open a plain transaction; anything else is a writer (`BEGIN IMMEDIATE` on
@@ -23,17 +39,26 @@ def get_session(request: Request) -> Iterator[Session]:
     transaction (and on SQLite the write lock) begins at the route's first statement, not
     here: authentication (`current_principal` reads the account in its own short read
     transaction) and body validation happen before it, outside the lock.
+
+    Opening a session does no I/O (the transaction begins at the first statement), so this
+    runs on the event loop; only the commit (or rollback) and close go to a worker thread,
+    shielded from cancellation and outside the thread pool's limit (as FastAPI does for
+    sync generator dependencies), so a full pool cannot keep a writer from ending.
     """
     write = request.method not in READ_METHODS
     session = open_session(request.app.state.engine, write=write, lazy=write)
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        with CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                partial(_end, session, commit=False), limiter=CapacityLimiter(1)
+            )
         raise
-    finally:
-        session.close()
+    with CancelScope(shield=True):
+        await anyio.to_thread.run_sync(
+            partial(_end, session, commit=True), limiter=CapacityLimiter(1)
+        )
 
 
 def get_settings(request: Request) -> Settings:

@@ -10,7 +10,9 @@ cannot be used anonymously.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -69,6 +71,33 @@ def is_public(path: str, public_paths: list[str]) -> bool:
     return False
 
 
+class VerifiedTokens:
+    """Tokens this process has verified, with their claims, so a client sending the same
+    token on every request costs one signature check per token, not one per request.
+
+    Verification is a pure function of the token and the app's (fixed) settings, except
+    for time: a hit is only used while the token has not expired (`exp` plus the leeway,
+    as the verifier counts it); `nbf` and `iat`, once passed, stay passed. Only successes
+    are kept; at most `size` tokens, the oldest dropped first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._claims: dict[str, Claims] = {}
+        self._guard = threading.Lock()
+
+    def verify(self, settings: Settings, authorization: str | None) -> Claims:
+        token = bearer_token(authorization)
+        claims = self._claims.get(token)
+        if claims is not None and int(time.time()) <= claims.exp + settings.jwt_leeway_seconds:
+            return claims
+        claims = verified_claims(settings, authorization)
+        with self._guard:
+            while len(self._claims) >= self.size:
+                del self._claims[next(iter(self._claims))]
+            self._claims[token] = claims
+        return claims
+
+
 class AuthGateMiddleware:
     """Pure ASGI: refuses any request to a non-public path without a valid bearer token
     (401 problem+json with `WWW-Authenticate`), before routing, body parsing or database
@@ -76,6 +105,7 @@ class AuthGateMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.tokens = VerifiedTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +118,7 @@ class AuthGateMiddleware:
         headers = [value for name, value in scope["headers"] if name == b"authorization"]
         authorization = headers[0].decode("latin-1") if len(headers) == 1 else None
         try:
-            claims = verified_claims(settings, authorization)
+            claims = self.tokens.verify(settings, authorization)
         except Unauthorized as refusal:
             response = problem(401, refusal.detail, slug=refusal.slug, headers=refusal.headers)
             await response(scope, receive, send)
@@ -133,12 +163,13 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency giving the caller when it holds one of `roles`, else Forbidden (403)."""
     allowed = frozenset(roles)
     names = ", ".join(sorted(role.value for role in allowed))
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    # async: no I/O here, so no hop to a worker thread.
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.has_role(*allowed):
             raise Forbidden(f"This needs one of the roles: {names}")
         return principal

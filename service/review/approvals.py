@@ -21,7 +21,7 @@ from service.auth.principal import Principal, system_principal
 from service.cables.models import Portion
 from service.errors import InvalidTransition, Unprocessable
 from service.review.models import Approval, ApprovalOutcome, Decision, ReviewPolicy
-from service.review.sampling import SamplingFacts, sampled_out
+from service.review.sampling import SamplingFacts, ineligibility, sampled_out
 from service.review.service import (
     Located,
     ReviewContext,
@@ -203,12 +203,27 @@ def sampling_facts(located: Located, decision: Decision) -> SamplingFacts:
     )
 
 
-def sample_out(
-    session: Session, *, located: Located, decision: Decision, context: ReviewContext
-) -> bool:
-    """Approve `decision` automatically when the policy samples it out (see the module
-    docstring); True when it did. Draws from `context.draw` only for eligible decisions."""
-    policy = get_policy(session)
+def policy_if_sampleable(
+    session: Session, *, located: Located, decision: Decision
+) -> ReviewPolicy | None:
+    """The sampling policy when `decision` (not stored yet) could be sampled out at all;
+    None, without reading the policy, when it always needs a second review."""
+    if ineligibility(sampling_facts(located, decision)) is not None:
+        return None
+    return get_policy(session)
+
+
+def auto_approve(
+    session: Session,
+    *,
+    located: Located,
+    decision: Decision,
+    policy: ReviewPolicy,
+    context: ReviewContext,
+) -> Approval | None:
+    """Approve the stored `decision` automatically when `policy` samples it out (see the
+    module docstring); the `auto_approved` row when it did. Draws from `context.draw` only
+    for eligible decisions with sampling on."""
     draw = sampled_out(
         sampling_facts(located, decision),
         sampling_enabled=policy.sampling_enabled,
@@ -216,8 +231,8 @@ def sample_out(
         draw=context.draw,
     )
     if draw is None:
-        return False
-    _review(
+        return None
+    return _review(
         session,
         located=located,
         decision=decision,
@@ -227,4 +242,16 @@ def sample_out(
         expected_version=located.portion.version,
         detail={"sample_rate": policy.sample_rate, "draw": round(draw, 6)},
     )
-    return True
+
+
+def sample_out(
+    session: Session, *, located: Located, decision: Decision, context: ReviewContext
+) -> bool:
+    """`auto_approve` with the policy read here; True when the decision was approved."""
+    policy = policy_if_sampleable(session, located=located, decision=decision)
+    if policy is None:
+        return False
+    return (
+        auto_approve(session, located=located, decision=decision, policy=policy, context=context)
+        is not None
+    )

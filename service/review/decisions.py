@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from service.auth.principal import Principal
+from service.db import read_phase, write_phase
 from service.errors import Unprocessable
 from service.integrations.webhooks.outbox import portion_decided
 from service.review import approvals
 from service.review.models import Decision, DecisionAction
+from service.review.queries import HistoryEntry, history
 from service.review.service import (
     Located,
     ReviewContext,
@@ -50,6 +52,7 @@ class DecisionResult:
     located: Located
     decision: Decision
     auto_approved: bool
+    history: list[HistoryEntry] | None = None  # the portion's whole history, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,11 @@ def decide(
 
     Raises NotFound, Forbidden, PreconditionFailed, InvalidTransition and Unprocessable
     (bad spans or codes; each problem with its location)."""
-    located = locate(session, ref_id=ref_id, seq=seq)
+    # Read phase (on SQLite without the write lock): everything the decision needs to know,
+    # checked against the version read; the compare-and-set in the write phase makes sure
+    # nothing changed in between (a 412 otherwise).
+    read_phase(session)
+    located = locate(session, ref_id=ref_id, seq=seq, lock=False)
     portion = located.portion
     require_clearance(actor, portion)
     action = Action.refer if decision.action == DecisionAction.refer else Action.decide
@@ -124,6 +131,14 @@ def decide(
             "text_sha256": text_sha256(portion),
         }
     )
+    policy = (
+        approvals.policy_if_sampleable(session, located=located, decision=row)
+        if action is Action.decide
+        else None
+    )
+    earlier = history(session, [portion])[portion.id or 0]
+
+    write_phase(session)
     session.add(row)
     session.flush()
     transition(
@@ -141,12 +156,19 @@ def decide(
             "refer_to": checked.refer_to,
             "text_sha256": row.text_sha256,
         },
+        cable_locked=False,
     )
     portion_decided(session, cable=located.cable, portion=portion, action=checked.action)
-    auto = action is Action.decide and approvals.sample_out(
-        session, located=located, decision=row, context=context
+    approval = (
+        approvals.auto_approve(
+            session, located=located, decision=row, policy=policy, context=context
+        )
+        if policy is not None
+        else None
     )
-    return DecisionResult(located, row, auto)
+    # The compare-and-set succeeded, so no decision was added since `earlier` was read.
+    entries = [*earlier, HistoryEntry(row, approval)]
+    return DecisionResult(located, row, approval is not None, entries)
 
 
 def answer_referral(

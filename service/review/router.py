@@ -61,8 +61,9 @@ PORTION_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-def review_context() -> ReviewContext:
-    """The clock and random draw of review services (tests override this dependency)."""
+async def review_context() -> ReviewContext:
+    """The clock and random draw of review services (tests override this dependency).
+    async: no I/O, so no hop to a worker thread."""
     return ReviewContext()
 
 
@@ -90,10 +91,15 @@ def expected_version(if_match: str | None, *, required: bool = True) -> int | No
 
 
 def _respond(
-    session: Session, principal: Principal, located: Located, response: Response
+    session: Session,
+    principal: Principal,
+    located: Located,
+    response: Response,
+    history: list[queries.HistoryEntry] | None = None,
 ) -> PortionDetailOut:
     portion = located.portion
-    history = queries.history(session, [portion])[portion.id or 0]
+    if history is None:
+        history = queries.history(session, [portion])[portion.id or 0]
     response.headers["ETag"] = review.etag(portion)
     return portion_detail(principal, located.cable, portion, history)
 
@@ -171,7 +177,7 @@ def decide(
             ),
             context=context,
         )
-        detail = _respond(session, principal, result.located, response)
+        detail = _respond(session, principal, result.located, response, result.history)
         return DecisionResultOut(**detail.model_dump(), auto_approved=result.auto_approved)
 
     return idempotency.respond(session, produce, response)

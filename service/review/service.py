@@ -179,6 +179,17 @@ def check_transition(
         raise Forbidden(str(error)) from None
 
 
+def _lock_cable(session: Session, cable: Cable) -> None:
+    """Lock the cable row and refresh `cable` from it (its status and version may have
+    changed since it was read)."""
+    session.exec(
+        select(Cable)
+        .where(col(Cable.id) == cable.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _roll_up(session: Session, cable: Cable) -> dict[str, str] | None:
     rows = session.exec(select(Portion.status).where(col(Portion.cable_id) == cable.id))
     old = states.CableState(cable.status)
@@ -201,10 +212,13 @@ def transition(
     expected_version: int,
     changes: Mapping[str, Any] | None = None,
     detail: Mapping[str, Any] | None = None,
+    cable_locked: bool = True,
 ) -> states.Transition:
     """Apply `action` to `portion` (see the module docstring for the guarantees).
 
-    `cable` must be the portion's cable as returned by `locate()` (locked). `changes` may
+    `cable` must be the portion's cable as returned by `locate()`: locked, or with
+    `cable_locked=False` (`locate(lock=False)`) locked and re-read here only when the
+    transition may change the cable's roll-up, after the compare-and-set. `changes` may
     set `assignee` and `queue` in the same compare-and-set; `detail` is added to the audit
     event and must not contain portion text. The portion object holds the new values
     afterwards (set from the compare-and-set that succeeded, without reading them back).
@@ -242,6 +256,8 @@ def transition(
     event.update({key: value for key, value in extra.items() if key not in event})
     event.update(detail or {})
     if states.rollup_may_change(rule.source, rule.target):
+        if not cable_locked:
+            _lock_cable(session, cable)
         cable_change = _roll_up(session, cable)
         if cable_change is not None:
             event["cable_status"] = cable_change
