@@ -77,6 +77,7 @@ def _review(
         expected_version=expected_version,
         changes=changes,
         detail={"decision_id": decision.id, "outcome": outcome.value, **(detail or {})},
+        cable_locked=located.locked,
     )
     return row
 

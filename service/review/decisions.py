@@ -156,7 +156,7 @@ def decide(
             "refer_to": checked.refer_to,
             "text_sha256": row.text_sha256,
         },
-        cable_locked=False,
+        cable_locked=located.locked,
     )
     portion_decided(session, cable=located.cable, portion=portion, action=checked.action)
     approval = (

@@ -85,10 +85,12 @@ def portion_entity_id(cable: Cable, portion: Portion) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """A portion loaded for a change, with its cable (locked for the transaction)."""
+    """A portion loaded for a change, with its cable (locked for the transaction unless
+    `locked` is False: `locate(lock=False)`)."""
 
     cable: Cable
     portion: Portion
+    locked: bool = True
 
 
 def locate(session: Session, *, ref_id: str, seq: int, lock: bool = True) -> Located:
@@ -109,7 +111,7 @@ def locate(session: Session, *, ref_id: str, seq: int, lock: bool = True) -> Loc
         ).first()
     if cable is None or portion is None:
         raise NotFound(f"No portion {seq} of cable {ref_id}")
-    return Located(cable, portion)
+    return Located(cable, portion, locked=lock)
 
 
 def require_clearance(actor: Principal, portion: Portion) -> None:
