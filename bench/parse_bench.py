@@ -1,6 +1,7 @@
 """Parse benchmark: cables per second of ``parse_cable`` on one core, against a baseline.
 
-Usage: ``.venv/bin/python bench/parse_bench.py [--repeat N] [--corpus DIR] [--rounds R]``
+Usage: ``.venv/bin/python bench/parse_bench.py [--repeat N] [--corpus DIR] [--rounds R]
+[--stages]``
 
 Both loops read every corpus file from disk ``N`` times (default 20); the
 baseline only decodes each file and runs one regular-expression pass over it
@@ -9,6 +10,11 @@ baseline only decodes each file and runs one regular-expression pass over it
 and the best round is reported. The process is pinned to one CPU where the OS
 allows it, and both wall-clock and CPU-time rates are printed: on a shared,
 busy machine the CPU-time rate is what one core actually does.
+
+``--stages`` then prints the CPU time per cable of each stage of
+``parse_cable``, each re-run alone on the inputs it gets inside the parser (the
+best of ``R`` rounds of ``N`` passes); stages run alone are warmer than in
+sequence, so they add up to less than a whole ``parse_cable``.
 """
 
 from __future__ import annotations
@@ -55,11 +61,73 @@ def _best_rates(
     return len(paths) / wall, len(paths) / max(cpu, 1e-9)
 
 
+def _stages(files: list[Path], repeat: int, rounds: int) -> None:
+    """Print the CPU time per cable of each stage of ``parse_cable`` (see the docstring)."""
+    from service.parsing import (
+        cable,
+        header,
+        metadata,
+        recipients,
+        references,
+        signers,
+        source,
+        subject,
+        tags,
+    )
+
+    inputs = []
+    for path in files:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+        meta = metadata.read_metadata(text)
+        near = meta.created_on if meta else None
+        layout = header.locate(text, meta.end if meta else 0, near=near)
+        zone = text[layout.zone_start : layout.fields_end]
+        routing = text[layout.routing_start : layout.routing_end]
+        inputs.append((raw, text, meta, near, layout, zone, routing))
+
+    def refs(zone: str) -> None:
+        region = references.find_ref_region(zone)
+        if region:
+            references.reference_items(region)
+            references.cable_ids(region, 2000)
+
+    stages: list[tuple[str, Callable[..., object]]] = [
+        ("whole parse_cable", lambda raw, t, m, near, lay, z, r: cable.parse_cable(raw)),
+        ("decode + metadata", lambda raw, t, m, near, lay, z, r: metadata.read_metadata(
+            source.decode(raw))),
+        ("locate (DTG, banner, labels, header end)", lambda raw, t, m, near, lay, z, r:
+            header.locate(t, m.end if m else 0, near=near)),
+        ("portions (starts, marks, headings)", lambda raw, t, m, near, lay, z, r:
+            cable._portions(t, lay, None, [])),
+        ("Classified By", lambda raw, t, m, near, lay, z, r: cable._classified_by(t, lay, z)),
+        ("E.O. line + decl", lambda raw, t, m, near, lay, z, r: cable._decl(z, near, [])),
+        ("tags", lambda raw, t, m, near, lay, z, r: tags.extract_tags(z)),
+        ("subject", lambda raw, t, m, near, lay, z, r: subject.extract_subject(z)),
+        ("references", lambda raw, t, m, near, lay, z, r: refs(z)),
+        ("caveats", lambda raw, t, m, near, lay, z, r: cable._caveats(t, lay, ())),
+        ("signers", lambda raw, t, m, near, lay, z, r: signers.extract_signers(t[-2000:])),
+        ("recipients (TO + INFO)", lambda raw, t, m, near, lay, z, r: (
+            recipients.extract_recipients(r), recipients.extract_info_recipients(r))),
+    ]  # fmt: skip
+    print("stage                                      CPU µs per cable")
+    for name, run in stages:
+        best = float("inf")
+        for _ in range(rounds):
+            start = time.process_time()
+            for _ in range(repeat):
+                for args in inputs:
+                    run(*args)
+            best = min(best, time.process_time() - start)
+        print(f"{name:42s} {best / repeat / len(inputs) * 1e6:8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20, help="passes over the corpus per round")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the best one counts")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of .txt")
+    parser.add_argument("--stages", action="store_true", help="also time each parser stage")
     args = parser.parse_args()
     files = sorted(args.corpus.glob("*.txt"))
     if not files:
@@ -84,6 +152,8 @@ def main() -> None:
     print(
         f"ratio     {base_wall / parse_wall:10.2f}  {base_cpu / parse_cpu:8.2f}   baseline / parse"
     )
+    if args.stages:
+        _stages(files, max(1, args.repeat // 2), args.rounds)
 
 
 if __name__ == "__main__":
