@@ -6,12 +6,15 @@ Afterwards, and again once the app has started on the file and written to it: `P
 integrity_check` is `ok`, the audit chain verifies (`verify_chain`, what `declass
 verify-audit` runs), every acknowledged (201) cable is stored, and every stored cable is
 whole: its portions rejoin to its text and it has exactly one `cable_ingested` event. The
-requests cut off by the kill left either a whole cable or nothing.
+requests cut off by the kill left either a whole cable or nothing. The kill is sent right
+after a probe saw a server transaction holding the SQLite write lock, so it lands inside
+(or within a few microseconds of) a write.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -117,6 +120,28 @@ def check_file(engine: Engine) -> int:
     return result.count
 
 
+def kill_while_a_write_is_open(server: Server, settings: Settings) -> bool:
+    """SIGKILL the server right after seeing one of its transactions hold the write lock.
+
+    The probe asks for the lock without waiting (`BEGIN IMMEDIATE`, timeout 0): "database
+    is locked" means a server writer is inside its transaction, and the kill follows at
+    once. Returns whether it was seen (the probe gives the lock straight back otherwise)."""
+    probe = sqlite3.connect(str(settings.sqlite_path), timeout=0, isolation_level=None)
+    try:
+        for _ in range(2000):
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                server.kill()
+                return True
+            probe.execute("ROLLBACK")
+            time.sleep(0.001)
+        server.kill()
+        return False
+    finally:
+        probe.close()
+
+
 def test_sigkill_during_concurrent_writes_leaves_whole_cables_and_a_valid_chain(
     server: Server, engine: Engine, settings: Settings
 ) -> None:
@@ -131,7 +156,7 @@ def test_sigkill_during_concurrent_writes_leaves_whole_cables_and_a_valid_chain(
     while writers.count() < ACKNOWLEDGED_BEFORE_KILL:
         assert time.monotonic() < deadline, "the writers made no progress"
         time.sleep(0.01)
-    server.kill()
+    assert kill_while_a_write_is_open(server, settings), "never saw the server hold the lock"
     for thread in writers.threads:
         thread.join(60)
 
