@@ -45,16 +45,16 @@ def history(session: Session, portions: list[Portion]) -> dict[int, list[History
     out: dict[int, list[HistoryEntry]] = {portion_id: [] for portion_id in ids}
     if not ids:
         return out
-    decisions = session.exec(
-        select(Decision).where(col(Decision.portion_id).in_(ids)).order_by(col(Decision.id))
+    # One statement: a decision has at most one second review (approval.decision_id is
+    # unique).
+    rows = session.exec(
+        select(Decision, Approval)
+        .outerjoin(Approval, col(Approval.decision_id) == col(Decision.id))
+        .where(col(Decision.portion_id).in_(ids))
+        .order_by(col(Decision.id))
     ).all()
-    reviews = {
-        review.decision_id: review
-        for review in session.exec(select(Approval).where(col(Approval.portion_id).in_(ids)))
-    }
-    for decision in decisions:
-        assert decision.id is not None
-        out[decision.portion_id].append(HistoryEntry(decision, reviews.get(decision.id)))
+    for decision, review in rows:
+        out[decision.portion_id].append(HistoryEntry(decision, review))
     return out
 
 

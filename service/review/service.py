@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -93,24 +93,30 @@ class Located:
     locked: bool = True
 
 
+def _locate_statement(lock: bool) -> Any:
+    statement = (
+        select(Cable, Portion)
+        .join(Portion, col(Portion.cable_id) == col(Cable.id))
+        .where(col(Cable.ref_id) == bindparam("ref_id"), col(Portion.seq) == bindparam("seq"))
+        .execution_options(populate_existing=True)
+    )
+    return statement.with_for_update(of=Cable) if lock else statement
+
+
+# Built once: one statement reads the cable and the portion (and locks the cable row).
+_LOCATE = {lock: _locate_statement(lock) for lock in (False, True)}
+
+
 def locate(session: Session, *, ref_id: str, seq: int, lock: bool = True) -> Located:
     """The portion `seq` of cable `ref_id`, read fresh; with `lock`, the cable row is
-    locked first so every change to this cable's portions queues behind this one.
+    locked too (`FOR UPDATE OF cable`) so every change to this cable's portions queues
+    behind this one.
 
     Raises NotFound (the same problem for an unknown cable and an unknown portion)."""
-    statement = select(Cable).where(col(Cable.ref_id) == ref_id)
-    if lock:
-        statement = statement.with_for_update()
-    cable = session.exec(statement.execution_options(populate_existing=True)).first()
-    portion = None
-    if cable is not None:
-        portion = session.exec(
-            select(Portion)
-            .where(col(Portion.cable_id) == cable.id, col(Portion.seq) == seq)
-            .execution_options(populate_existing=True)
-        ).first()
-    if cable is None or portion is None:
+    row = session.exec(_LOCATE[lock], params={"ref_id": ref_id, "seq": seq}).first()
+    if row is None:
         raise NotFound(f"No portion {seq} of cable {ref_id}")
+    cable, portion = row
     return Located(cable, portion, locked=lock)
 
 
