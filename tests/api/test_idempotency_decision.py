@@ -83,23 +83,25 @@ def test_same_key_with_another_body_is_a_422(run: Run, engine: Engine) -> None:
     assert audit_actions(engine) == before
 
 
-@pytest.mark.parametrize("key", ["", " ", "a b", "clé", "x" * 256, "tab\there"])
-def test_bad_keys_are_400_and_nothing_happens(run: Run, engine: Engine, key: str) -> None:
+BAD_KEYS = ["", " ", "a b", "clé", "x" * 256, "tab\there", "new\nline"]
+
+
+def test_bad_keys_are_400_and_nothing_happens_and_255_characters_pass(
+    run: Run, engine: Engine
+) -> None:
     version = _claimed_version(run)
-    headers = {**run.rita, **if_match(version), "Idempotency-Key": key}
-    response = run.client.put(
-        portion_path(run.ref_id, 5, "decision"),
-        json=WITHHOLD,
-        headers={k: v.encode() if k == "Idempotency-Key" else v for k, v in headers.items()},
-    )
-    assert response.status_code == 400, response.text
-    assert response.json()["detail"] == "Idempotency-Key must be 1-255 visible ASCII characters"
+    path = portion_path(run.ref_id, 5, "decision")
+    for key in BAD_KEYS:
+        headers = {**run.rita, **if_match(version)}
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        raw.append((b"Idempotency-Key", key.encode()))
+        response = run.client.put(path, json=WITHHOLD, headers=raw)
+        assert response.status_code == 400, (key, response.text)
+        assert response.json()["detail"] == (
+            "Idempotency-Key must be 1-255 visible ASCII characters"
+        )
     assert _count(engine, Decision) == 0
     assert _count(engine, IdempotencyRecord) == 0
-
-
-def test_longest_key_is_accepted(run: Run) -> None:
-    version = _claimed_version(run)
     assert _put(run, WITHHOLD, version, "k" * 255).status_code == 200
 
 
@@ -116,26 +118,44 @@ def test_outcome_after_the_handler_ran_is_stored_and_replayed(run: Run, engine: 
     assert _count(engine, Decision) == 1
 
 
-def test_validation_failure_is_not_stored(run: Run, engine: Engine) -> None:
+def test_failures_before_or_outside_the_handler_are_not_stored(
+    run: Run, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation (422), a caller without the role (403), a missing If-Match (428), a 5xx
+    domain error and an unexpected exception (after the effect) store nothing: the key is
+    released and the corrected request runs."""
     version = _claimed_version(run)
-    invalid = _put(run, {"action": "shred"}, version, "key-v")
+    path = portion_path(run.ref_id, 5, "decision")
+    invalid = _put(run, {"action": "shred"}, version, "key-1")
     assert invalid.status_code == 422
     assert invalid.json()["type"].endswith("/validation-error")
+    forbidden = run.client.put(
+        path, json=WITHHOLD, headers={**run.alan, **if_match(version), "Idempotency-Key": "key-1"}
+    )
+    assert forbidden.status_code == 403
+    missing = run.client.put(path, json=WITHHOLD, headers={**run.rita, "Idempotency-Key": "key-1"})
+    assert missing.status_code == 428
+    real_decide = decisions.decide
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ServiceUnavailable("try again", headers={"Retry-After": "1"})
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        real_decide(*args, **kwargs)
+        raise RuntimeError("a bug after the effect")
+
+    monkeypatch.setattr(decisions, "decide", unavailable)
+    assert _put(run, WITHHOLD, version, "key-1").status_code == 503
+    monkeypatch.setattr(decisions, "decide", broken)
+    with pytest.raises(RuntimeError):
+        _put(run, WITHHOLD, version, "key-1")
+    assert _count(engine, Decision) == 0  # the effect rolled back with the request
     assert _count(engine, IdempotencyRecord) == 0
-    # The same key is free for the corrected request.
-    fixed = _put(run, WITHHOLD, version, "key-v")
+    monkeypatch.setattr(decisions, "decide", real_decide)
+    fixed = _put(run, WITHHOLD, version, "key-1")
     assert fixed.status_code == 200, fixed.text
     assert "Idempotent-Replayed" not in fixed.headers
-
-
-def test_forbidden_caller_stores_nothing(run: Run, engine: Engine) -> None:
-    version = _claimed_version(run)
-    headers = {**run.alan, **if_match(version), "Idempotency-Key": "key-403"}
-    response = run.client.put(
-        portion_path(run.ref_id, 5, "decision"), json=WITHHOLD, headers=headers
-    )
-    assert response.status_code == 403
-    assert _count(engine, IdempotencyRecord) == 0
+    assert _count(engine, Decision) == 1
 
 
 def test_second_request_while_the_first_is_in_flight_is_a_409(
@@ -172,55 +192,3 @@ def test_second_request_while_the_first_is_in_flight_is_a_409(
     third = _put(run, WITHHOLD, version, "k-c")
     assert (third.status_code, third.content) == (200, results[0].content)
     assert third.headers["Idempotent-Replayed"] == "true"
-
-
-def test_an_unexpected_error_releases_the_key(
-    run: Run, engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    version = _claimed_version(run)
-    real_decide = decisions.decide
-
-    def broken_decide(*args: Any, **kwargs: Any) -> Any:
-        real_decide(*args, **kwargs)
-        raise RuntimeError("a bug after the effect")
-
-    monkeypatch.setattr(decisions, "decide", broken_decide)
-    with pytest.raises(RuntimeError):
-        _put(run, WITHHOLD, version, "key-500")
-    # The effect rolled back with the request and the key is free again.
-    assert _count(engine, Decision) == 0
-    assert _count(engine, IdempotencyRecord) == 0
-    monkeypatch.setattr(decisions, "decide", real_decide)
-    retried = _put(run, WITHHOLD, version, "key-500")
-    assert retried.status_code == 200, retried.text
-    assert "Idempotent-Replayed" not in retried.headers
-    assert _count(engine, Decision) == 1
-
-
-def test_a_missing_if_match_is_not_stored(run: Run, engine: Engine) -> None:
-    version = _claimed_version(run)
-    headers = {**run.rita, "Idempotency-Key": "key-428"}
-    path = portion_path(run.ref_id, 5, "decision")
-    missing = run.client.put(path, json=WITHHOLD, headers=headers)
-    assert missing.status_code == 428
-    assert _count(engine, IdempotencyRecord) == 0
-    fixed = run.client.put(path, json=WITHHOLD, headers={**headers, **if_match(version)})
-    assert fixed.status_code == 200, fixed.text
-    assert "Idempotent-Replayed" not in fixed.headers
-
-
-def test_a_5xx_domain_error_is_not_stored(
-    run: Run, engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    version = _claimed_version(run)
-    real_decide = decisions.decide
-
-    def unavailable(*args: Any, **kwargs: Any) -> Any:
-        raise ServiceUnavailable("try again", headers={"Retry-After": "1"})
-
-    monkeypatch.setattr(decisions, "decide", unavailable)
-    busy = _put(run, WITHHOLD, version, "key-503")
-    assert busy.status_code == 503
-    assert _count(engine, IdempotencyRecord) == 0
-    monkeypatch.setattr(decisions, "decide", real_decide)
-    assert _put(run, WITHHOLD, version, "key-503").status_code == 200

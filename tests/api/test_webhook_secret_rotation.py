@@ -172,7 +172,7 @@ def test_a_second_rotation_keeps_only_the_last_replaced_secret() -> None:
     assert signing_secrets(sub, now) == ("whsec_new",)
 
 
-def test_rotation_with_an_idempotency_key_rotates_once(
+def test_rotation_with_an_idempotency_key_rotates_once_and_unknown_ids_are_404(
     client: TestClient, admin: dict[str, str], engine: Engine
 ) -> None:
     hook = subscribe(client, admin, "https://records.example.org/hooks", ["cable.released"])
@@ -193,12 +193,9 @@ def test_rotation_with_an_idempotency_key_rotates_once(
             )
         ).all()
     assert [d["change"] for (d,) in changes] == ["created", "secret_rotated"]
-
-
-def test_rotating_an_unknown_webhook_is_a_404(client: TestClient, admin: dict[str, str]) -> None:
-    response = client.post("/api/v1/webhooks/999/secret", headers=admin)
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
+    unknown = client.post("/api/v1/webhooks/999/secret", headers=admin)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
 
 
 def test_a_410_gone_disables_the_subscription_at_once(

@@ -62,25 +62,17 @@ def test_a_lapsed_claim_is_taken_over_and_the_original_cannot_complete(engine: E
     assert replay == Begun(replay=OK)
 
 
-def test_another_fingerprint_is_a_422_even_in_flight(engine: Engine) -> None:
-    assert _begin(engine, at=T0).claim is not None
-    with pytest.raises(Unprocessable):
-        _begin(engine, at=T0, fp="b" * 64)
-
-
-def test_release_frees_the_key(engine: Engine) -> None:
+def test_other_requests_other_principals_and_released_keys(engine: Engine) -> None:
     begun = _begin(engine, at=T0)
     assert begun.claim is not None
+    with pytest.raises(Unprocessable):  # another fingerprint, even while in flight
+        _begin(engine, at=T0, fp="b" * 64)
+    assert _begin(engine, at=T0, sub="user:2").claim is not None  # another principal
+    assert _count(engine) == 2
     with unit_of_work(engine) as session:
         service.release(session, claim=begun.claim)
-    assert _count(engine) == 0
-    assert _begin(engine, at=T0, fp="b" * 64).claim is not None
-
-
-def test_keys_of_two_principals_are_two_records(engine: Engine) -> None:
-    assert _begin(engine, at=T0, sub="user:1").claim is not None
-    assert _begin(engine, at=T0, sub="user:2").claim is not None
-    assert _count(engine) == 2
+    assert _count(engine) == 1
+    assert _begin(engine, at=T0, fp="b" * 64).claim is not None  # the key is free again
 
 
 def test_expired_records_are_ignored_and_pruned(engine: Engine) -> None:
