@@ -291,7 +291,14 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error=type(exc).__name__)
-    return problem(500, "An unexpected error occurred; it has been logged", slug="internal")
+    # Rendered by Starlette's outermost error middleware, outside the security-headers
+    # middleware (service/middleware.py), so the 500 carries those headers itself.
+    return problem(
+        500,
+        "An unexpected error occurred; it has been logged",
+        slug="internal",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -604,6 +604,8 @@ def test_api8_an_unexpected_error_has_no_stack_trace(tmp_path: Path) -> None:
         "status": 500,
         "detail": "An unexpected error occurred; it has been logged",
     }
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_api8_headers_nosniff_no_store_and_trace_is_405(
