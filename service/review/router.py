@@ -22,7 +22,7 @@ from service.auth.deps import (
     SupervisorOrIntegrationDep,
 )
 from service.auth.principal import Principal
-from service.deps import PageCursor, SessionDep, SettingsDep
+from service.deps import PageCursor, SessionDep, SettingsDep, commit_now
 from service.errors import PreconditionFailed, PreconditionRequired
 from service.idempotency.http import IdempotencyDep, with_idempotency_responses
 from service.pagination import next_link
@@ -180,7 +180,9 @@ def decide(
         detail = _respond(session, principal, result.located, response, result.history)
         return DecisionResultOut(**detail.model_dump(), auto_approved=result.auto_approved)
 
-    return idempotency.respond(session, produce, response)
+    outcome = idempotency.respond(session, produce, response)
+    commit_now(session)  # release the write lock here, not after a hop to get_session's exit
+    return outcome
 
 
 @router.post(f"{PORTION}/approve", response_model=PortionDetailOut, responses=PORTION_RESPONSES)
