@@ -55,6 +55,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
                 partial(_end, session, commit=False), limiter=CapacityLimiter(1)
             )
         raise
+    if not session.in_transaction():
+        # The route committed already (`commit_now`) and nothing began since: closing
+        # does no I/O, so it needs no thread.
+        session.close()
+        return
     with CancelScope(shield=True):
         await anyio.to_thread.run_sync(
             partial(_end, session, commit=True), limiter=CapacityLimiter(1)

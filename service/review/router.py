@@ -112,6 +112,7 @@ def read_portion(
     `"<version>"`. Above the caller's clearance, `text` (and notes) are null and
     `withheld_for_clearance` is true."""
     detail = queries.read_portion(session, ref_id=ref_id, seq=seq)
+    commit_now(session)  # end the read here, so get_session needs no thread to end it
     response.headers["ETag"] = review.etag(detail.located.portion)
     return portion_detail(principal, detail.located.cable, detail.located.portion, detail.history)
 
