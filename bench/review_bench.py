@@ -15,8 +15,9 @@ serve` (the service as shipped) and `bench/bare_app.py` (same `uvicorn.run` call
 engine setup). Each client logs in once (`POST /api/v1/auth/token`) and keeps one
 keep-alive `httpx.Client`; the bare app ignores the token. A round gives each client
 `--per-client` portions of its own reviewer (never reused) for each server; servers
-alternate within a round, and the report gives the medians over rounds of decisions/s
-and of the PUT's p50/p99, and the ratio service / baseline.
+alternate within a round, and the report gives the medians over rounds of decisions/s,
+of the PUT's p50/p99 and of the server process's CPU time per decision (GET + PUT, from
+/proc), and the ratio service / baseline.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def free_port() -> int:
         return port
 
 
+SERVER_PIDS: dict[str, int] = {}
+
+
+def server_cpu_seconds(base: str) -> float:
+    """User + system CPU time so far of the server process answering at `base` (Linux)."""
+    fields = Path(f"/proc/{SERVER_PIDS[base]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def server(argv: list[str], port: int, env: dict[str, str], workdir: str) -> Iterator[str]:
     """Run `argv` until /healthz answers; yield the base URL; stop it afterwards."""
@@ -114,6 +124,7 @@ def server(argv: list[str], port: int, env: dict[str, str], workdir: str) -> Ite
             if time.monotonic() > deadline:
                 raise SystemExit(f"server {argv} did not start")
             time.sleep(0.2)
+        SERVER_PIDS[base] = proc.pid
         yield base
     finally:
         proc.terminate()
@@ -232,6 +243,12 @@ class Load:
     decisions: int
     errors: int
     put_ms: list[float]
+    cpu_seconds: float = 0.0  # the server process's CPU time during the load
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per decision (its GET and its PUT)."""
+        return 1000 * self.cpu_seconds / max(1, self.decisions)
 
     @property
     def rate(self) -> float:
@@ -279,10 +296,12 @@ def run_load(base: str, tokens: list[str], slices: list[list[tuple[str, int]]]) 
         thread.start()
     barrier.wait()
     started = time.perf_counter()
+    cpu_before = server_cpu_seconds(base)
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    return Load(elapsed, sum(done), sum(errors), [ms for part in put_ms for ms in part])
+    cpu = server_cpu_seconds(base) - cpu_before
+    return Load(elapsed, sum(done), sum(errors), [ms for part in put_ms for ms in part], cpu)
 
 
 def bench_database(kind: str, args: argparse.Namespace) -> dict[str, list[Load]]:
@@ -324,7 +343,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, list[Load]]
                     print(
                         f"  round {round_no + 1} {name:7s}: {load.rate:6.1f} decisions/s, "
                         f"PUT p50 {load.pct(0.5):6.1f} ms p99 {load.pct(0.99):6.1f} ms, "
-                        f"errors {load.errors}"
+                        f"server CPU {load.cpu_ms:5.2f} ms a decision, errors {load.errors}"
                     )
     return results
 
@@ -334,6 +353,8 @@ def report(kind: str, results: dict[str, list[Load]], args: argparse.Namespace) 
         loads = results[name]
         if attr == "rate":
             return statistics.median(load.rate for load in loads)
+        if attr == "cpu":
+            return statistics.median(load.cpu_ms for load in loads)
         return statistics.median(load.pct(float(attr)) for load in loads)
 
     ratios = [s.rate / b.rate for s, b in zip(results["service"], results["bare"], strict=True)]
@@ -342,11 +363,14 @@ def report(kind: str, results: dict[str, list[Load]], args: argparse.Namespace) 
         f"\n{kind}: {args.clients} clients x {args.per_client} decisions, "
         f"medians of {args.rounds} rounds"
     )
-    print(f"{'':10s} {'decisions/s':>12s} {'PUT p50 ms':>11s} {'PUT p99 ms':>11s}")
+    print(
+        f"{'':10s} {'decisions/s':>12s} {'PUT p50 ms':>11s} {'PUT p99 ms':>11s} "
+        f"{'CPU ms/decision':>16s}"
+    )
     for name in ("bare", "service"):
         print(
             f"{name:10s} {med(name, 'rate'):12.1f} {med(name, '0.5'):11.1f} "
-            f"{med(name, '0.99'):11.1f}"
+            f"{med(name, '0.99'):11.1f} {med(name, 'cpu'):16.2f}"
         )
     print(
         f"ratio service / baseline: {svc_rate / bare_rate:.2f} (median of the per-round "
