@@ -111,7 +111,7 @@ class Router:
 
 def load_router(session: Session, *, queues: Collection[str] | None = None) -> Router:
     """The active rules and a balancer over the active reviewers (of `queues`, when given)
-    with their current open assignments: three statements."""
+    with their current open assignments: two statements (once per import batch)."""
     return Router(active_rule_specs(session), load_balancer(session, queues=queues))
 
 
