@@ -182,16 +182,17 @@ class BodyTooLarge(Exception):
 NUL_CHECKED_TYPES = (b"application/json", b"application/x-www-form-urlencoded")
 
 
-def _strings(value: Any) -> Iterator[str]:
+def json_strings(value: Any) -> Iterator[str]:
+    """Every string in a decoded JSON document, object keys included."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for key, item in value.items():
             yield str(key)
-            yield from _strings(item)
+            yield from json_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from json_strings(item)
 
 
 def _json_has_nul(body: bytes) -> bool:
@@ -201,7 +202,7 @@ def _json_has_nul(body: bytes) -> bool:
         document = json.loads(body)
     except ValueError:
         return False  # not JSON: the route's parser reports it
-    return any("\x00" in text for text in _strings(document))
+    return any("\x00" in text for text in json_strings(document))
 
 
 def _has_nul(scope: Scope, content_type: bytes, body: bytes) -> bool:

@@ -39,6 +39,7 @@ from service.auth.principal import system_principal
 from service.auth.security import key_set
 from service.db import unit_of_work
 from service.markings import Level
+from service.middleware import json_strings
 from service.settings import Settings
 
 WINDOW = 40
@@ -144,18 +145,6 @@ def text_windows(text: str, size: int = WINDOW) -> set[str]:
     return {window for window in found if window.strip()}
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def leaked_windows(body: str | bytes, windows: set[str], size: int = WINDOW) -> set[str]:
     """The windows of `windows` found in `body`: for JSON, in every decoded string (so
     escaped newlines or quotes cannot hide a match, nor JSON escapes fake one), else in the
@@ -163,7 +152,7 @@ def leaked_windows(body: str | bytes, windows: set[str], size: int = WINDOW) -> 
     raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     texts: list[str] = [raw]
     with suppress(ValueError):
-        texts = list(_strings(json.loads(raw)))
+        texts = list(json_strings(json.loads(raw)))
     found: set[str] = set()
     for text in texts:
         if len(text) < size:
