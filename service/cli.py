@@ -14,10 +14,9 @@ from service import migrations
 from service.audit import cli as audit_cli
 from service.auth.cli import service_accounts_app, users_app
 from service.auth.principal import system_principal
-from service.cables.service import ingest_cable
-from service.db import make_engine, unit_of_work
+from service.cables.batch_ingest import DEFAULT_BATCH_SIZE, Outcome, ingest_files
+from service.db import make_engine
 from service.demo.bootstrap import demo_app
-from service.errors import DomainError
 from service.integrations import cli as integrations_cli
 from service.settings import Settings, SettingsError, get_settings
 
@@ -83,12 +82,14 @@ def serve(
 
 
 @app.command()
-def ingest(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
+def ingest(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)],
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Files stored per transaction (routed together)")
+    ] = DEFAULT_BATCH_SIZE,
+) -> None:
     """Parse and store cable text files; exit 1 if any is rejected."""
     engine = make_engine(_settings())
-    actor = system_principal("cli")
-    stored = unchanged = 0
-    rejected: list[tuple[str, str]] = []
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -97,18 +98,17 @@ def ingest(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=Fal
     ]
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("ingesting", total=len(files))
-        for path in files:
-            try:
-                with unit_of_work(engine) as session:
-                    result = ingest_cable(session, text=path.read_bytes(), actor=actor)
-                if result.created:
-                    stored += 1
-                else:
-                    unchanged += 1
-            except DomainError as error:
-                rejected.append((str(path), error.detail))
-            progress.advance(task)
+        results = ingest_files(
+            engine,
+            files,
+            actor=system_principal("cli"),
+            batch_size=batch_size,
+            advance=lambda done: progress.advance(task, done),
+        )
     engine.dispose()
+    stored = sum(r.outcome is Outcome.stored for r in results)
+    unchanged = sum(r.outcome is Outcome.unchanged for r in results)
+    rejected = [(r.name, r.reason or "") for r in results if r.outcome is Outcome.rejected]
     summary = Table(title="ingest")
     summary.add_column("stored", justify="right")
     summary.add_column("unchanged", justify="right")

@@ -93,6 +93,14 @@ def store_parsed(
     return cable, new
 
 
+def text_conflict(ref_id: str, *, stored_sha: str, posted_sha: str) -> Conflict:
+    """The 409 of other text under a stored reference id."""
+    return Conflict(
+        f"{ref_id} is already stored with different text "
+        f"(stored sha256 {stored_sha[:12]}..., posted {posted_sha[:12]}...)"
+    )
+
+
 def find_cable(session: Session, ref_id: str) -> Cable | None:
     return session.execute(select(Cable).where(col(Cable.ref_id) == ref_id)).scalars().first()
 
@@ -106,10 +114,7 @@ def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> In
     if existing is not None:
         if existing.raw_sha256 == sha:
             return IngestResult(cable=existing, created=False)
-        raise Conflict(
-            f"{parsed.ref_id} is already stored with different text "
-            f"(stored sha256 {existing.raw_sha256[:12]}..., posted {sha[:12]}...)"
-        )
+        raise text_conflict(parsed.ref_id, stored_sha=existing.raw_sha256, posted_sha=sha)
     cable, new = store_parsed(session, parsed=parsed, text=text_str, sha=sha)
     record(
         session,

@@ -4,7 +4,8 @@ connection, no ORM object per row: many cables go in one executemany per table.
 
 `NewCable` is a cable ready to be written: its row values, its parsed portions and their
 placements. `insert_cables` writes a list of them (an ingest writes a list of one) and
-returns their ids in order.
+returns their ids in order; `write_new_cables` does that and records each one's
+`cable.ingested` event (the bulk import and the batched `declass ingest`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
-from sqlmodel import Session
+from sqlalchemy import Table, insert, select
+from sqlmodel import Session, col
 
+from service.audit.models import AuditAction
+from service.audit.service import record
+from service.auth.principal import Principal
 from service.cables.models import Cable, CableStatus, CableTag, Portion, PortionStatus
 from service.markings import max_level
 from service.orm import utcnow
@@ -154,3 +158,29 @@ def insert_cables(session: Session, cables: Sequence[NewCable]) -> list[int]:
     ids = [int(row[0]) for row in rows]
     insert_children(session, cables, ids)
     return ids
+
+
+def stored_shas(session: Session, ref_ids: set[str]) -> dict[str, str]:
+    """The SHA-256 of the stored text of each of `ref_ids` that is stored."""
+    if not ref_ids:
+        return {}
+    statement = select(col(Cable.ref_id), col(Cable.raw_sha256)).where(
+        col(Cable.ref_id).in_(sorted(ref_ids))
+    )
+    return {str(ref): str(sha) for ref, sha in session.execute(statement)}
+
+
+def write_new_cables(session: Session, cables: Sequence[NewCable], actor: Principal) -> None:
+    """Insert `cables` in bulk (rows, tags, portions already routed), then one
+    `cable.ingested` event each, with its routing, exactly as `ingest_cable` writes it."""
+    insert_cables(session, cables)
+    for cable in cables:
+        record(
+            session,
+            actor=actor,
+            action=AuditAction.cable_ingested,
+            entity="cable",
+            entity_id=cable.ref_id,
+            ref_id=cable.ref_id,
+            detail=cable.ingested_detail(),
+        )

@@ -33,8 +33,7 @@ from service.audit.models import AuditAction
 from service.audit.service import record
 from service.auth.models import Role
 from service.auth.principal import Principal, PrincipalKind
-from service.cables.models import Cable
-from service.cables.store import NewCable, insert_cables, plan_cable
+from service.cables.store import NewCable, plan_cable, stored_shas, write_new_cables
 from service.errors import NotFound, Unprocessable
 from service.integrations.csv_source import MAX_REF_ID, ImportFormat
 from service.integrations.import_models import (
@@ -256,31 +255,6 @@ def _locked_job(session: Session, *, import_id: str, owner: str, start: int) -> 
     return job
 
 
-def _stored_shas(session: Session, ref_ids: set[str]) -> dict[str, str]:
-    if not ref_ids:
-        return {}
-    statement = select(col(Cable.ref_id), col(Cable.raw_sha256)).where(
-        col(Cable.ref_id).in_(sorted(ref_ids))
-    )
-    return {str(ref): str(sha) for ref, sha in session.execute(statement)}
-
-
-def _write(session: Session, cables: Sequence[NewCable], actor: Principal) -> None:
-    """Insert `cables` in bulk (rows, tags, portions already routed), then one
-    `cable.ingested` event each, with its routing, exactly as `ingest_cable` writes it."""
-    insert_cables(session, cables)
-    for cable in cables:
-        record(
-            session,
-            actor=actor,
-            action=AuditAction.cable_ingested,
-            entity="cable",
-            entity_id=cable.ref_id,
-            ref_id=cable.ref_id,
-            detail=cable.ingested_detail(),
-        )
-
-
 def store_batch(
     session: Session,
     *,
@@ -302,7 +276,7 @@ def store_batch(
     if job is None:
         return None
     actor = job_actor(job)
-    stored = _stored_shas(session, {r.parsed.ref_id for r in batch.rows if r.parsed})
+    stored = stored_shas(session, {r.parsed.ref_id for r in batch.rows if r.parsed})
     router = load_router(session)
     now = utcnow()
     imported = duplicates = 0
@@ -333,7 +307,7 @@ def store_batch(
         else:
             try:
                 with session.begin_nested():
-                    _write(session, [cable], actor)
+                    write_new_cables(session, [cable], actor)
             except Exception as error:
                 for placement in cable.placements:  # not stored: its load goes back
                     router.balancer.release(placement.assignee)
@@ -341,7 +315,7 @@ def store_batch(
                 continue
         stored[ref_id] = row.sha
         imported += 1
-    _write(session, fresh, actor)
+    write_new_cables(session, fresh, actor)
     if refused:
         session.execute(insert(ImportRejection), refused)
     counts = (imported, duplicates, len(refused))
