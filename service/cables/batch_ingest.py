@@ -77,6 +77,15 @@ def prepare_file(name: str, data: bytes) -> PreparedFile:
     return PreparedFile(name, text, sha256_hex(text), parsed, None)
 
 
+def read_file(path: Path) -> PreparedFile:
+    """`path` read and prepared; a file that cannot be read is rejected with the reason."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return PreparedFile(str(path), None, None, None, f"cannot be read: {error.strerror}")
+    return prepare_file(str(path), data)
+
+
 def store_files(
     session: Session, files: Sequence[PreparedFile], *, actor: Principal
 ) -> list[FileResult]:
@@ -134,7 +143,7 @@ def ingest_files(
     results: list[FileResult] = []
     for start in range(0, len(paths), max(batch_size, 1)):
         chunk = paths[start : start + max(batch_size, 1)]
-        files = [prepare_file(str(path), path.read_bytes()) for path in chunk]
+        files = [read_file(path) for path in chunk]
         try:
             with unit_of_work(engine) as session:
                 done = store_files(session, files, actor=actor)

@@ -1,10 +1,10 @@
 """Routing a new cable before its portions are written (ingest and bulk import).
 
-A `Router` holds the active rules and a `Balancer`, read once: per request for a single
-ingest (`route_new_cable`), once per batch for an import (`load_router`), the balancer's
-loads carried from one cable to the next. Placing cables one after another with one
-router gives exactly what ingesting them one by one in the same order gives, since each
-ingest reads the loads its predecessors left.
+A `Router` holds the active rules and a `Balancer`, read once: per request for a cable
+posted to the API (`route_new_cable`), once per batch for an import or a `declass ingest`
+of many files (`load_router`), the balancer's loads carried from one cable to the next.
+Placing cables one after another with one router gives exactly what ingesting them one by
+one in the same order gives, since each ingest reads the loads its predecessors left.
 
 Each portion, the header included, gets the queue of the first active rule that matches
 (else `general`) and, when one is eligible, a reviewer (`Balancer.place`: a new cable has

@@ -263,3 +263,18 @@ def test_a_file_the_database_refuses_is_rejected_alone(
         assert sorted(events) == sorted(stored)
         assert verify_chain(session).valid
     assert stored == ["07TOKYO7000", "07TOKYO7001", "07TOKYO7002", "07TOKYO7004", "07TOKYO7005"]
+
+
+def test_a_file_that_cannot_be_read_is_rejected_alone(engine: Engine, tmp_path: Path) -> None:
+    first, gone, last = (tmp_path / f"{n}.txt" for n in range(3))
+    first.write_text(variant(0), encoding="utf-8")
+    last.write_text(variant(2), encoding="utf-8")
+    results = ingest_files(engine, [first, gone, last], actor=ACTOR, batch_size=10)
+    assert [(r.name, r.outcome.value, r.reason) for r in results] == [
+        (str(first), "stored", None),
+        (str(gone), "rejected", "cannot be read: No such file or directory"),
+        (str(last), "stored", None),
+    ]
+    with Session(engine) as session:
+        stored = list(session.execute(select(Cable.ref_id).order_by(col(Cable.id))).scalars())
+    assert stored == ["07TOKYO7000", "07TOKYO7002"]
