@@ -50,7 +50,9 @@ import generate
 
 from service import migrations
 from service.auth.principal import system_principal
-from service.cables.service import _cable_row, sha256_hex
+from service.cables.models import Cable
+from service.cables.service import sha256_hex
+from service.cables.store import cable_values
 from service.db import make_engine
 from service.parsing import parse_cable
 from service.schedule_api import service
@@ -94,7 +96,7 @@ def _template(index_seed: tuple[int, int]) -> Template:
     pools = generate._POOLS.get(seed) or generate._POOLS.setdefault(seed, generate.Pools(seed))
     cable = generate.make_cable(index, seed, pools)
     text = cable.text
-    row = _cable_row(parse_cable(text), text, sha256_hex(text)).model_dump()
+    row = Cable.model_validate(cable_values(parse_cable(text), text, sha256_hex(text))).model_dump()
     return {column: row[column] for column in COLUMNS if column != "id"}
 
 

@@ -16,12 +16,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from service.audit.models import AuditAction
-from service.audit.service import record
 from service.auth.clearance import level_filter
 from service.auth.principal import Principal
 from service.cables.models import Cable, CableTag, Portion
-from service.cables.store import NewCable, cable_values, insert_children, plan_cable
+from service.cables.store import NewCable, insert_children, plan_cable, record_ingested
 from service.errors import Conflict, NotFound, Unprocessable
 from service.pagination import decode_cursor, encode_cursor
 from service.parsing import CableParseError, ParsedCable, parse_cable
@@ -69,22 +67,17 @@ def parse_or_422(text: str | bytes) -> ParsedCable:
         ) from None
 
 
-def _cable_row(parsed: ParsedCable, text: str, sha: str) -> Cable:
-    """The (unsaved) cable row of `parsed` (bench/schedule_bench.py builds rows with it)."""
-    return Cable.model_validate(cable_values(parsed, text, sha))
-
-
 def store_parsed(
-    session: Session, *, parsed: ParsedCable, text: str, sha: str, routed: bool = True
+    session: Session, *, parsed: ParsedCable, text: str, sha: str
 ) -> tuple[Cable, NewCable]:
     """Insert the cable, its tags and its portions, the portions already routed (see
-    `service.routing.placement`; with `routed` False they stay `pending` in no queue). No
-    audit event: the caller records `cable.ingested` with `NewCable.ingested_detail()`."""
+    `service.routing.placement`). No audit event: the caller records `cable.ingested`
+    (`store.record_ingested`)."""
 
     def place(facts: CableFacts, portions: Sequence[PortionKey]) -> list[Placement]:
         return route_new_cable(session, facts=facts, portions=portions)
 
-    new = plan_cable(parsed, text, sha, place=place if routed else None)
+    new = plan_cable(parsed, text, sha, place=place)
     cable = Cable.model_validate(new.values)
     session.add(cable)
     session.flush()
@@ -116,15 +109,7 @@ def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> In
             return IngestResult(cable=existing, created=False)
         raise text_conflict(parsed.ref_id, stored_sha=existing.raw_sha256, posted_sha=sha)
     cable, new = store_parsed(session, parsed=parsed, text=text_str, sha=sha)
-    record(
-        session,
-        actor=actor,
-        action=AuditAction.cable_ingested,
-        entity="cable",
-        entity_id=cable.ref_id,
-        ref_id=cable.ref_id,
-        detail=new.ingested_detail(),
-    )
+    record_ingested(session, new, actor)
     return IngestResult(cable=cable, created=True)
 
 

@@ -175,12 +175,17 @@ def write_new_cables(session: Session, cables: Sequence[NewCable], actor: Princi
     `cable.ingested` event each, with its routing, exactly as `ingest_cable` writes it."""
     insert_cables(session, cables)
     for cable in cables:
-        record(
-            session,
-            actor=actor,
-            action=AuditAction.cable_ingested,
-            entity="cable",
-            entity_id=cable.ref_id,
-            ref_id=cable.ref_id,
-            detail=cable.ingested_detail(),
-        )
+        record_ingested(session, cable, actor)
+
+
+def record_ingested(session: Session, cable: NewCable, actor: Principal) -> None:
+    """The `cable.ingested` event of a stored new cable, with its routing."""
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.cable_ingested,
+        entity="cable",
+        entity_id=cable.ref_id,
+        ref_id=cable.ref_id,
+        detail=cable.ingested_detail(),
+    )
