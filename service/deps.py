@@ -76,7 +76,8 @@ def commit_now(session: Session) -> None:
     session.commit()
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (async: no I/O, so no hop to a worker thread)."""
     settings: Settings = request.app.state.settings
     return settings
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.auth import service
@@ -161,6 +164,93 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class KnownRoles:
+    """The roles each caller (token subject) held when this process last loaded its account.
+
+    Only a hint of *when* to check, never a grant: `require_caller` uses it to refuse a
+    caller without the route's role before the request body is judged (403 before 422, as
+    on every other route), and the route still checks the account it loads fresh."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._roles: dict[str, frozenset[Role]] = {}
+        self._guard = threading.Lock()
+
+    def get(self, sub: str) -> frozenset[Role] | None:
+        return self._roles.get(sub)
+
+    def remember(self, principal: Principal) -> None:
+        with self._guard:
+            self._roles.pop(principal.sub, None)
+            while len(self._roles) >= self.size:
+                del self._roles[next(iter(self._roles))]
+            self._roles[principal.sub] = principal.roles
+
+
+KNOWN_ROLES = KnownRoles()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A verified caller whose account the route loads itself, in its own thread and
+    transaction: `caller.principal(session)`. For the busiest routes (reading a portion,
+    deciding it), where loading the account in a dependency would cost a second hop to a
+    worker thread and, for a write, a transaction of its own.
+
+    The checks are those of `current_principal` and `require_roles`: the account exists
+    and is active (else 401) and holds one of `roles` (else 403)."""
+
+    request: Request
+    claims: Claims
+    roles: frozenset[Role]
+
+    def principal(self, session: Session) -> Principal:
+        principal = service.principal_for(session, self.claims)
+        KNOWN_ROLES.remember(principal)
+        self.request.state.principal = principal
+        self.request.state.actor = principal.name
+        if self.roles and not principal.has_role(*self.roles):
+            names = ", ".join(sorted(role.value for role in self.roles))
+            raise Forbidden(f"This needs one of the roles: {names}")
+        return principal
+
+
+def _load_caller(caller: Caller) -> None:
+    with unit_of_work(caller.request.app.state.engine, write=False) as session:
+        caller.principal(session)
+
+
+def require_caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """A dependency giving the route a `Caller` to load in its own thread.
+
+    A caller not known (from an earlier request) to hold one of `roles` is checked here,
+    against its account read fresh in a worker thread, so that one without the role is
+    refused before its request body is validated, like on every route. A caller known to
+    hold it costs no I/O here; the route's own check decides."""
+    allowed = frozenset(roles)
+
+    async def dependency(
+        request: Request,
+        settings: SettingsDep,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> Caller:
+        claims = getattr(request.state, "claims", None)
+        if not isinstance(claims, Claims):
+            claims = verified_claims(settings, request.headers.get("authorization"))
+        caller = Caller(request, claims, allowed)
+        known = KNOWN_ROLES.get(claims.sub)
+        if allowed and (known is None or not known & allowed):
+            await run_in_threadpool(_load_caller, caller)
+        return caller
+
+    dependency.__name__ = "caller_" + "_or_".join(sorted(r.value for r in allowed) or ["any"])
+    return dependency
+
+
+AnyCaller = Annotated[Caller, Depends(require_caller())]
+ReviewerCaller = Annotated[Caller, Depends(require_caller(Role.reviewer))]
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

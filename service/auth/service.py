@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, bindparam, literal, select
 from sqlmodel import Session, SQLModel, col
 
 from service.audit.models import AuditAction
@@ -351,31 +351,38 @@ def _principal_roles(roles: Iterable[str]) -> frozenset[Role]:
     return frozenset(Role(role) for role in roles if role in Role.__members__.values())
 
 
+USERS = cast(Table, User.__table__)  # type: ignore[attr-defined]
+SERVICE_ACCOUNTS = cast(Table, ServiceAccount.__table__)  # type: ignore[attr-defined]
+# Every request reads its caller: plain column reads (no ORM entity) of what a principal holds.
+_ACCOUNT_ROWS = {
+    "user": select(
+        USERS.c.username, USERS.c.roles, USERS.c.clearance, USERS.c.queues, USERS.c.is_active
+    ).where(USERS.c.id == bindparam("id")),
+    "service": select(
+        SERVICE_ACCOUNTS.c.client_id,
+        SERVICE_ACCOUNTS.c.roles,
+        SERVICE_ACCOUNTS.c.clearance,
+        literal(None).label("queues"),
+        SERVICE_ACCOUNTS.c.is_active,
+    ).where(SERVICE_ACCOUNTS.c.id == bindparam("id")),
+}
+
+
 def principal_for(session: Session, claims: Claims) -> Principal:
     """The caller named by verified `claims`, loaded fresh from the database.
 
     Raises Unauthorized when the account no longer exists or is inactive."""
     kind, _, raw_id = claims.sub.partition(":")
-    account: User | ServiceAccount | None = None
-    if raw_id.isdigit() and kind == claims.kind == "user":
-        account = session.get(User, int(raw_id))
-    elif raw_id.isdigit() and kind == claims.kind == "service":
-        account = session.get(ServiceAccount, int(raw_id))
-    if account is None or not account.is_active:
+    statement = _ACCOUNT_ROWS.get(kind) if kind == claims.kind and raw_id.isdigit() else None
+    row = None if statement is None else session.execute(statement, {"id": int(raw_id)}).first()
+    if row is None or not row.is_active:
         raise Unauthorized("The token's account does not exist or is not active")
-    if isinstance(account, User):
-        return Principal(
-            name=account.username,
-            sub=claims.sub,
-            kind=PrincipalKind.user,
-            roles=_principal_roles(account.roles),
-            clearance=Level(account.clearance),
-            queues=tuple(account.queues),
-        )
+    name, roles, clearance, queues, _active = row
     return Principal(
-        name=account.client_id,
+        name=name,
         sub=claims.sub,
-        kind=PrincipalKind.service,
-        roles=_principal_roles(account.roles),
-        clearance=Level(account.clearance),
+        kind=PrincipalKind.user if kind == "user" else PrincipalKind.service,
+        roles=_principal_roles(roles),
+        clearance=Level(clearance),
+        queues=tuple(queues or ()),
     )

@@ -96,6 +96,11 @@ class Idempotency:
     ttl_seconds: int = 86_400
     stored: bool = field(default=False)
 
+    @property
+    def keyed(self) -> bool:
+        """The request has a key: `respond()` replays it or runs `produce()` in a savepoint."""
+        return self.claim is not None or self.replay is not None
+
     def respond(
         self,
         session: Session,

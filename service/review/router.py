@@ -14,14 +14,16 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlmodel import Session
 
 from service.auth.deps import (
+    AnyCaller,
     ApproverDep,
-    CurrentPrincipal,
+    ReviewerCaller,
     ReviewerDep,
     ReviewerOrApproverDep,
     SupervisorDep,
     SupervisorOrIntegrationDep,
 )
 from service.auth.principal import Principal
+from service.db import read_phase
 from service.deps import PageCursor, SessionDep, SettingsDep, commit_now
 from service.errors import PreconditionFailed, PreconditionRequired
 from service.idempotency.http import IdempotencyDep, with_idempotency_responses
@@ -106,11 +108,12 @@ def _respond(
 
 @router.get(PORTION, response_model=PortionDetailOut, responses={404: PORTION_RESPONSES[404]})
 def read_portion(
-    session: SessionDep, principal: CurrentPrincipal, ref_id: RefId, seq: Seq, response: Response
+    session: SessionDep, caller: AnyCaller, ref_id: RefId, seq: Seq, response: Response
 ) -> PortionDetailOut:
     """One portion with its decision history, oldest first. Its strong `ETag` is
     `"<version>"`. Above the caller's clearance, `text` (and notes) are null and
     `withheld_for_clearance` is true."""
+    principal = caller.principal(session)
     detail = queries.read_portion(session, ref_id=ref_id, seq=seq)
     commit_now(session)  # end the read here, so get_session needs no thread to end it
     response.headers["ETag"] = review.etag(detail.located.portion)
@@ -146,7 +149,7 @@ def claim(
 def decide(
     idempotency: IdempotencyDep,  # first: the key is claimed before the session opens
     session: SessionDep,
-    principal: ReviewerDep,
+    caller: ReviewerCaller,
     context: ContextDep,
     ref_id: RefId,
     seq: Seq,
@@ -159,6 +162,12 @@ def decide(
     (codes) or `refer` (to the agency in `refer_to`). Codes must fit the cable's age (422
     names the codes that fit). A new decision supersedes the last; none is overwritten.
     With an `Idempotency-Key`, a retry replays the first outcome instead of deciding again."""
+
+    if not idempotency.keyed:
+        # The caller is read in the decision's read phase (on SQLite, outside the write
+        # lock); with a key, `respond()` runs the decision in a writer's savepoint.
+        read_phase(session)
+    principal = caller.principal(session)
 
     def produce() -> DecisionResultOut:
         version = expected_version(if_match)

@@ -44,8 +44,9 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_clock(request: Request) -> Clock:
-    """The application's clock (`app.state.clock`), else the UTC system clock."""
+async def get_clock(request: Request) -> Clock:
+    """The application's clock (`app.state.clock`), else the UTC system clock. (Neither
+    dependency here does I/O: async, so neither costs a hop to a worker thread.)"""
     clock: Clock | None = getattr(request.app.state, "clock", None)
     return clock or SystemClock()
 
@@ -53,7 +54,7 @@ def get_clock(request: Request) -> Clock:
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def schedule_filters(
+async def schedule_filters(
     after: date | None = Query(None, description="declassify_on on or after (inclusive)"),
     before: date | None = Query(None, description="declassify_on on or before (inclusive)"),
     origin: str | None = Query(None, max_length=200, description="e.g. Embassy Tokyo (any case)"),
