@@ -33,13 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import Table, event, insert, select, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from service.audit.chain import HASHED_FIELDS, event_hash, normalise_detail
 from service.audit.models import GENESIS_HASH, AuditAction, AuditEvent
@@ -58,6 +58,7 @@ FIELD_LIMITS = {"actor": 128, "actor_sub": 128, "entity": 32, "entity_id": 128, 
 
 # session.info keys: the events queued in the open transaction, and where each open
 # savepoint began in that list (so a savepoint's rollback drops the events queued in it).
+AUDIT_EVENTS = cast(Table, AuditEvent.__table__)  # type: ignore[attr-defined]
 QUEUE_KEY = "declass_audit_queue"
 MARKS_KEY = "declass_audit_marks"
 
@@ -85,14 +86,23 @@ def _require_writer(session: OrmSession) -> None:
         raise RuntimeError("record() needs a writer session (open_session(engine, write=True))")
 
 
+# Built once: every audited change runs them.
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
+_HEAD = (
+    select(AUDIT_EVENTS.c.seq, AUDIT_EVENTS.c.hash, AUDIT_EVENTS.c.at)
+    .order_by(AUDIT_EVENTS.c.seq.desc())
+    .limit(1)
+)
+_INSERT = insert(AUDIT_EVENTS)
+
+
 def _lock_chain(session: OrmSession) -> None:
     if session.connection().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
+        session.execute(_LOCK_CHAIN, {"key": AUDIT_CHAIN_LOCK})
 
 
 def _head(session: OrmSession) -> tuple[int, str, datetime | None]:
-    statement = select(col(AuditEvent.seq), col(AuditEvent.hash), col(AuditEvent.at))
-    row = session.execute(statement.order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    row = session.execute(_HEAD).first()
     if row is None:
         return 0, GENESIS_HASH, None
     return int(row[0]), str(row[1]), row[2]
@@ -151,7 +161,7 @@ def _append(session: OrmSession, events: list[AuditEvent]) -> None:
         fields["hash"] = event_hash(fields)
         rows.append(fields)
         head_hash, head_at = fields["hash"], fields["at"]
-    session.execute(insert(AuditEvent), rows)
+    session.execute(_INSERT, rows)
     for queued, fields in zip(events, rows, strict=True):
         for name in ("seq", "at", "prev_hash", "hash"):
             setattr(queued, name, fields[name])

@@ -152,9 +152,12 @@ def return_decision(
     return located
 
 
+_POLICY = select(ReviewPolicy).where(col(ReviewPolicy.id) == POLICY_ID)
+
+
 def get_policy(session: Session) -> ReviewPolicy:
     """The second-review policy (migration 0004 creates its one row)."""
-    policy = session.exec(select(ReviewPolicy).where(col(ReviewPolicy.id) == POLICY_ID)).first()
+    policy = session.exec(_POLICY).first()
     return policy if policy is not None else ReviewPolicy(id=POLICY_ID)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, tuple_
 from sqlalchemy.types import Date
 from sqlmodel import Session, col, select
 
@@ -39,20 +39,23 @@ class PortionDetail:
     history: list[HistoryEntry]
 
 
+# One statement: a decision has at most one second review (approval.decision_id is unique).
+# Built once (every portion read runs it): building a statement costs more than running it.
+_HISTORY = (
+    select(Decision, Approval)
+    .outerjoin(Approval, col(Approval.decision_id) == col(Decision.id))
+    .where(col(Decision.portion_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Decision.id))
+)
+
+
 def history(session: Session, portions: list[Portion]) -> dict[int, list[HistoryEntry]]:
     """Every decision of `portions` (oldest first) with its second review, by portion id."""
     ids = [portion.id for portion in portions if portion.id is not None]
     out: dict[int, list[HistoryEntry]] = {portion_id: [] for portion_id in ids}
     if not ids:
         return out
-    # One statement: a decision has at most one second review (approval.decision_id is
-    # unique).
-    rows = session.exec(
-        select(Decision, Approval)
-        .outerjoin(Approval, col(Approval.decision_id) == col(Decision.id))
-        .where(col(Decision.portion_id).in_(ids))
-        .order_by(col(Decision.id))
-    ).all()
+    rows = session.exec(_HISTORY, params={"ids": ids}).all()
     for decision, review in rows:
         out[decision.portion_id].append(HistoryEntry(decision, review))
     return out

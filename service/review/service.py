@@ -20,13 +20,14 @@ Services never commit; the request or unit of work does.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -57,6 +58,7 @@ AUDIT_ACTIONS: Mapping[Action, AuditAction] = {
     Action.return_: AuditAction.portion_returned,
     Action.reassign: AuditAction.portion_reassigned,
 }
+PORTIONS = cast(Table, Portion.__table__)  # type: ignore[attr-defined]
 CHANGEABLE = frozenset({"assignee", "queue"})
 
 
@@ -126,16 +128,18 @@ def require_clearance(actor: Principal, portion: Portion) -> None:
         raise Forbidden("Your clearance does not cover this portion")
 
 
+_CURRENT_DECISION = (
+    select(Decision)
+    .where(col(Decision.portion_id) == bindparam("portion_id"))
+    .order_by(col(Decision.id).desc())
+    .limit(1)
+)
+
+
 def current_decision(session: Session, portion: Portion) -> Decision | None:
     """The portion's latest decision row (release, redact, withhold, refer or a referral
     answer), or None before the first."""
-    statement = (
-        select(Decision)
-        .where(col(Decision.portion_id) == portion.id)
-        .order_by(col(Decision.id).desc())
-        .limit(1)
-    )
-    return session.exec(statement).first()
+    return session.exec(_CURRENT_DECISION, params={"portion_id": portion.id}).first()
 
 
 def _facts(session: Session, portion: Portion, actor: Principal) -> states.ActorFacts:
@@ -187,19 +191,23 @@ def check_transition(
         raise Forbidden(str(error)) from None
 
 
+_LOCK_CABLE = (
+    select(Cable)
+    .where(col(Cable.id) == bindparam("cable_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_PORTION_STATES = select(PORTIONS.c.status).where(PORTIONS.c.cable_id == bindparam("cable_id"))
+
+
 def _lock_cable(session: Session, cable: Cable) -> None:
     """Lock the cable row and refresh `cable` from it (its status and version may have
     changed since it was read)."""
-    session.exec(
-        select(Cable)
-        .where(col(Cable.id) == cable.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    session.exec(_LOCK_CABLE, params={"cable_id": cable.id}).one()
 
 
 def _roll_up(session: Session, cable: Cable) -> dict[str, str] | None:
-    rows = session.exec(select(Portion.status).where(col(Portion.cable_id) == cable.id))
+    rows = session.execute(_PORTION_STATES, {"cable_id": cable.id}).scalars()
     old = states.CableState(cable.status)
     new = states.cable_rollup(old, (PortionState(status) for status in rows))
     if new is old:
@@ -208,6 +216,21 @@ def _roll_up(session: Session, cable: Cable) -> dict[str, str] | None:
     cable.version += 1
     cable.updated_at = utcnow()
     return {"old": old.value, "new": new.value}
+
+
+@functools.cache
+def _compare_and_set(extra: tuple[str, ...]) -> Any:
+    """`UPDATE portion SET status, version, updated_at[, extra...] WHERE id AND version`,
+    built once per set of extra columns (building a statement costs more than running it)."""
+    columns = ("status", "version", "updated_at", *extra)
+    return (
+        update(PORTIONS)
+        .where(
+            PORTIONS.c.id == bindparam("portion_id"),
+            PORTIONS.c.version == bindparam("expected_version"),
+        )
+        .values({name: bindparam(name) for name in columns})
+    )
 
 
 def transition(
@@ -246,10 +269,8 @@ def transition(
         **extra,
     }
     result = session.execute(
-        update(Portion)
-        .where(col(Portion.id) == portion.id, col(Portion.version) == expected_version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _compare_and_set(tuple(sorted(extra))),
+        {**values, "portion_id": portion.id, "expected_version": expected_version},
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(portion)

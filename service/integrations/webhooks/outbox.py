@@ -40,6 +40,12 @@ def _check_thin(value: Any, path: str = "data") -> None:
             _check_thin(item, path)
 
 
+# Built once: every decision runs it.
+_ACTIVE_SUBSCRIPTIONS = select(col(WebhookSubscription.id), col(WebhookSubscription.events)).where(
+    col(WebhookSubscription.is_active)
+)
+
+
 def enqueue_event(
     session: Session, *, event_type: str, payload: Mapping[str, Any]
 ) -> WebhookEvent | None:
@@ -52,11 +58,7 @@ def enqueue_event(
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     _check_thin(payload)
-    subscriptions = session.execute(
-        select(col(WebhookSubscription.id), col(WebhookSubscription.events)).where(
-            col(WebhookSubscription.is_active)
-        )
-    ).all()
+    subscriptions = session.execute(_ACTIVE_SUBSCRIPTIONS).all()
     targets = [sub_id for sub_id, events in subscriptions if event_type in (events or ())]
     if not targets:
         return None
