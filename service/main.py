@@ -81,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     install_openapi(app)
+    # Routes are matched in the order they are included, one router after another: the
+    # review routes (reading and deciding portions, most of the traffic) come first. No two
+    # routes can match the same path (tests/api/test_route_paths.py), so the order decides
+    # nothing else.
+    app.include_router(review_router)
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(auth_router)
@@ -90,6 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
     app.include_router(routing_router)
-    app.include_router(review_router)
     app.include_router(release_router)
     return app
