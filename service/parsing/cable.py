@@ -73,16 +73,17 @@ def _last_line(text: str) -> int:
     return line_of(text, len(text.rstrip()))
 
 
-def _problems(text: str, meta: Metadata | None, layout: Layout | None) -> list[Problem]:
-    problems: list[Problem] = []
+def _early_problems(text: str, meta: Metadata | None) -> list[Problem]:
+    """The problem of a text cut off inside its metadata lines (before any layout)."""
     if meta is None and looks_like_metadata(text) and text.count("\n") < 5:
-        problems.append(
-            Problem(_last_line(text), "cut off inside the five metadata lines: no telegram")
-        )
-        return problems
-    if layout is None:
-        return problems
-    if _ref_id(meta, layout)[0] is None:
+        return [Problem(_last_line(text), "cut off inside the five metadata lines: no telegram")]
+    return []
+
+
+def _layout_problems(text: str, layout: Layout, ref_id: str | None) -> list[Problem]:
+    """The problems of a located telegram: no reference id, no body."""
+    problems: list[Problem] = []
+    if ref_id is None:
         problems.append(
             Problem(
                 1,
@@ -267,17 +268,17 @@ def parse_cable(data: str | bytes) -> ParsedCable:
     """
     text = decode(data)
     meta = read_metadata(text)
-    early = _problems(text, meta, None)
+    early = _early_problems(text, meta)
     if early:
         raise CableParseError(early)
     start = meta.end if meta is not None else 0
     layout = locate(text, start, near=meta.created_on if meta else None)
-    problems = _problems(text, meta, layout)
+    ref_id, derived = _ref_id(meta, layout)
+    problems = _layout_problems(text, layout, ref_id)
     if problems:
         raise CableParseError(problems)
-    warnings: list[str] = list(meta.warnings) if meta is not None else []
-    ref_id, derived = _ref_id(meta, layout)
     assert ref_id is not None
+    warnings: list[str] = list(meta.warnings) if meta is not None else []
     if derived is not None and meta is not None and derived != ref_id:
         warnings.append(f"banner and date-time group give {derived}, the metadata {ref_id}")
     dtg = layout.dtg

@@ -140,7 +140,8 @@ def _trim_after_connector(run: list[str]) -> list[str]:
 
 
 def _tokens(by_text: str) -> list[str]:
-    return _TOKEN.findall(_SLASH_NAME.sub(" ", by_text.replace("\\", "")))
+    text = by_text.replace("\\", "")
+    return _TOKEN.findall(_SLASH_NAME.sub(" ", text) if "/" in text else text)
 
 
 def _runs(by_text: str, tokens: list[str]) -> list[tuple[int, list[str]]]:

@@ -49,8 +49,12 @@ class Dtg:
 def full_year(two_digits: int, near: date | None = None) -> int:
     """The four-digit year for ``two_digits``: nearest ``near``'s year, else 1960-2059."""
     if near is not None:
-        candidates = [c + two_digits for c in (1900, 2000, 2100, 1800)]
-        return min(candidates, key=lambda y: abs(y - near.year))
+        best = 1900 + two_digits
+        for century in (2000, 2100, 1800):  # the first nearest wins a tie, as with ``min``
+            year = century + two_digits
+            if abs(year - near.year) < abs(best - near.year):
+                best = year
+        return best
     return (1900 if two_digits >= _PIVOT else 2000) + two_digits
 
 

@@ -22,12 +22,19 @@ _TO_FIRST = re.compile(r"[ \t]*TO[ \t]+")
 _TO = re.compile(r"\n[ \t]*TO[ \t]+")
 _INFO_FIRST = re.compile(r"[ \t]*INFO[ \t]+")
 _INFO = re.compile(r"\n[ \t]*INFO[ \t]+")
-_MCN = re.compile(r"\d{4}(?:-\d{4})?")
 _PRECEDENCES = frozenset({"IMMEDIATE", "PRIORITY", "ROUTINE", "FLASH"})
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _INSERTED_DATE = re.compile(
     r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,\s+\d{1,2}\s+[A-Za-z]+\s+\d{4},\s+\d{1,2}:\d{2}"
 )
+
+
+def _is_mcn(word: str) -> bool:
+    """True for a message counter number: ``4696`` or ``4696-4697`` (``\\d{4}(?:-\\d{4})?``;
+    ``str.isdecimal`` accepts the same digits as ``\\d``)."""
+    if len(word) == 4:
+        return word.isdecimal()
+    return len(word) == 9 and word[4] == "-" and word[:4].isdecimal() and word[5:].isdecimal()
 
 
 def _addressee(line: str) -> Recipient | None:
@@ -38,7 +45,7 @@ def _addressee(line: str) -> Recipient | None:
         route, line = line[:slash], line[slash + 1 :]
     words = line.rstrip(" .").split()
     mcn = None
-    if words and _MCN.fullmatch(words[-1]):
+    if words and _is_mcn(words[-1]):
         mcn = words.pop()
     precedence = None
     if words and words[-1] in _PRECEDENCES:

@@ -54,6 +54,9 @@ _ITEM_SPLIT = re.compile(
 _GLUED = re.compile(
     r"(?<![A-Z0-9])(?P<year>\d{2}|\d{4})(?P<post>[A-Z]{3,})(?P<serial>\d{1,7})(?![\d/])"
 )
+# Every _GLUED match holds a digit followed by three capitals; this finds one much faster
+# (its first character class lets the search skip ahead, the look-behind of _GLUED does not).
+_GLUED_HINT = re.compile(r"\d[A-Z]{3}")
 _SPACED_ID = re.compile(
     r"(?<![A-Z0-9'])"
     r"(?:(?P<year>'?\d{2,4}|[O0]\d)[ \t]*-?[ \t]*|\((?P<pyear>\d{2})\)[ \t]*)?"
@@ -153,7 +156,7 @@ def cable_ids(region: str, year: int) -> list[str]:
     """Cable ids named in a REF region; ``year`` supplies a missing year."""
     upper = region.upper().replace("\n", " ")
     found: list[tuple[int, str]] = []
-    for glued in _GLUED.finditer(upper):
+    for glued in _GLUED.finditer(upper) if _GLUED_HINT.search(upper) else ():
         post = _post([glued.group("post")])
         if post is not None:
             ref = f"{glued.group('year')[-2:]}{post}{int(glued.group('serial'))}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .lines import find_label
+from .lines import find_label, may_contain
 from .patterns import PAGE_LINE, may_hold_page_line
 from .tag_vocab import COUNTRY_CODES, FIXES, PHRASES, SUBJECT_CODES
 
@@ -66,7 +66,7 @@ def _value(text: str, label_end: int) -> str:
             break
         value = f"{value} {line}"
         pos = after
-    cut = _SUBJECT.search(value)
+    cut = _SUBJECT.search(value) if may_contain(value, ("UBJ",)) else None  # every match has it
     if cut:
         value = value[: cut.start()]
     page = PAGE_LINE.search(value) if may_hold_page_line(value) else None

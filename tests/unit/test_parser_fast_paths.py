@@ -9,11 +9,13 @@ on every line of the shared corpus when it is present.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from service.parsing import banner, body, references, subject, tags
+from service.parsing import banner, body, recipients, references, subject, tags
+from service.parsing.dtg import full_year
 from service.parsing.lines import may_contain
 from service.parsing.patterns import PAGE_LINE, may_hold_page_line
 from service.parsing.recipients import parse_block
@@ -232,3 +234,67 @@ def test_recipients_drop_br_tags_across_the_whole_block() -> None:
         ("RUEHC", "SECSTATE WASHDC", "IMMEDIATE", "4696"),
         ("RUEHRO", "AMEMBASSY ROME", "PRIORITY", "0123"),
     ]
+
+
+def test_banner_hint_alternation_grouped_by_first_letter_finds_each_hint_first() -> None:
+    # _HINT is written grouped by first letter; only where its match starts is used, so
+    # it must start where the plain alternation of _HINTS starts, everywhere.
+    plain = re.compile("|".join(re.escape(hint) for hint in banner._HINTS))
+    for hint in banner._HINTS:
+        assert banner._HINT.fullmatch(hint) is not None, hint
+    texts = [*CRAFTED, "xx o n fECRu n c T O P LIMITED OFFUncl", *_corpus_texts()]
+    compared = 0
+    for text in texts:
+        head = text[:3000]
+        for pos in range(0, len(head), 7):
+            found, expected = banner._HINT.search(head, pos), plain.search(head, pos)
+            assert (found and found.start()) == (expected and expected.start()), pos
+            compared += 1
+    assert compared > 100
+
+
+_OLD_MCN = re.compile(r"\d{4}(?:-\d{4})?")
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["4696", "0123", "4696-4697", "469", "46961", "4696-469", "4696_4697", "46a6", "",
+     "\u0661\u0662\u0663\u0664", "\u00b2\u00b3\u00b9\u2074", "4696-\u0661\u0662\u0663\u0664",
+     "1234-5678-", "-4696"],
+)  # fmt: skip
+def test_message_counter_test_agrees_with_the_pattern_it_replaced(word: str) -> None:
+    assert recipients._is_mcn(word) == (_OLD_MCN.fullmatch(word) is not None)
+
+
+def test_glued_id_guard_never_hides_a_glued_id() -> None:
+    samples = ["A. 07TOKYO5624", "REF 2007STATE12", "B. 07 TOKYO 5624", "07TO 5", "1ABC", ""]
+    texts = _corpus_texts()
+    samples += [line.upper() for text in texts for line in text.split("\n") if "REF" in line]
+    found = 0
+    for sample in samples:
+        if references._GLUED_HINT.search(sample) is None:
+            assert references._GLUED.search(sample) is None, sample
+        else:
+            found += references._GLUED.search(sample) is not None
+    assert found > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TAGS: PREL, PGOV SUBJECT: TALKS", ["PREL", "PGOV"]),
+        ("TAGS: PREL, PGOV subj: talks", ["PREL", "PGOV"]),
+        ("TAGS: PREL, PGOV \u017fubj: talks", ["PREL", "PGOV"]),  # long s: searched (non-ASCII)
+        ("TAGS: PREL, PGOV", ["PREL", "PGOV"]),
+    ],
+)
+def test_tags_value_cut_at_a_subject_label_with_the_guard(text: str, expected: list[str]) -> None:
+    assert tags.extract_tags(text) == expected
+
+
+def test_full_year_takes_the_first_nearest_century_as_min_did() -> None:
+    for near_year in range(1790, 2210):
+        near = date(near_year, 6, 1)
+        for two in range(100):
+            candidates = [c + two for c in (1900, 2000, 2100, 1800)]
+            assert full_year(two, near) == min(candidates, key=lambda y: abs(y - near_year))
