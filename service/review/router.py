@@ -28,6 +28,7 @@ from service.deps import PageCursor, SessionDep, SettingsDep, commit_now
 from service.errors import PreconditionFailed, PreconditionRequired
 from service.idempotency.http import IdempotencyDep, with_idempotency_responses
 from service.pagination import next_link
+from service.responses import model_response
 from service.review import approvals, decisions, queries
 from service.review import service as review
 from service.review.models import ReviewPolicy
@@ -44,7 +45,7 @@ from service.review.schemas import (
 )
 from service.review.service import Located, ReviewContext
 from service.review.validation import DecisionInput, SpanInput
-from service.review.views import portion_detail, queue_item
+from service.review.views import decision_result, portion_detail, queue_item
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
@@ -97,11 +98,9 @@ def _respond(
     principal: Principal,
     located: Located,
     response: Response,
-    history: list[queries.HistoryEntry] | None = None,
 ) -> PortionDetailOut:
     portion = located.portion
-    if history is None:
-        history = queries.history(session, [portion])[portion.id or 0]
+    history = queries.history(session, [portion])[portion.id or 0]
     response.headers["ETag"] = review.etag(portion)
     return portion_detail(principal, located.cable, portion, history)
 
@@ -109,7 +108,7 @@ def _respond(
 @router.get(PORTION, response_model=PortionDetailOut, responses={404: PORTION_RESPONSES[404]})
 def read_portion(
     session: SessionDep, caller: AnyCaller, ref_id: RefId, seq: Seq, response: Response
-) -> PortionDetailOut:
+) -> Response:
     """One portion with its decision history, oldest first. Its strong `ETag` is
     `"<version>"`. Above the caller's clearance, `text` (and notes) are null and
     `withheld_for_clearance` is true."""
@@ -117,7 +116,10 @@ def read_portion(
     detail = queries.read_portion(session, ref_id=ref_id, seq=seq)
     commit_now(session)  # end the read here, so get_session needs no thread to end it
     response.headers["ETag"] = review.etag(detail.located.portion)
-    return portion_detail(principal, detail.located.cable, detail.located.portion, detail.history)
+    located = detail.located
+    return model_response(
+        portion_detail(principal, located.cable, located.portion, detail.history), response
+    )
 
 
 @router.post(f"{PORTION}/claim", response_model=PortionDetailOut, responses=PORTION_RESPONSES)
@@ -187,12 +189,17 @@ def decide(
             ),
             context=context,
         )
-        detail = _respond(session, principal, result.located, response, result.history)
-        return DecisionResultOut(**detail.model_dump(), auto_approved=result.auto_approved)
+        located, history = result.located, result.history
+        if history is None:
+            history = queries.history(session, [located.portion])[located.portion.id or 0]
+        response.headers["ETag"] = review.etag(located.portion)
+        return decision_result(
+            principal, located.cable, located.portion, history, result.auto_approved
+        )
 
     outcome = idempotency.respond(session, produce, response)
     commit_now(session)  # release the write lock here, not after a hop to get_session's exit
-    return outcome
+    return outcome if isinstance(outcome, Response) else model_response(outcome, response)
 
 
 @router.post(f"{PORTION}/approve", response_model=PortionDetailOut, responses=PORTION_RESPONSES)

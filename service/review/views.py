@@ -3,6 +3,8 @@ written about it, which may quote it) is null for a caller not cleared for its l
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.auth.clearance import may_read
 from service.auth.principal import Principal
 from service.cables.models import Cable, Portion
@@ -10,6 +12,7 @@ from service.cables.views import portion_view
 from service.review.queries import HistoryEntry, QueueItem
 from service.review.schemas import (
     DecisionOut,
+    DecisionResultOut,
     PortionDetailOut,
     QueueItemOut,
     RedactionOut,
@@ -46,16 +49,34 @@ def _decision(entry: HistoryEntry, *, readable: bool) -> DecisionOut:
     )
 
 
+def _detail_fields(
+    principal: Principal, cable: Cable, portion: Portion, history: list[HistoryEntry]
+) -> dict[str, Any]:
+    readable = may_read(principal, portion.level)
+    return {
+        **portion_view(principal, portion).model_dump(),
+        "ref_id": cable.ref_id,
+        "decisions": [_decision(entry, readable=readable) for entry in history],
+    }
+
+
 def portion_detail(
     principal: Principal, cable: Cable, portion: Portion, history: list[HistoryEntry]
 ) -> PortionDetailOut:
     """The portion as `principal` may see it, with its decision history."""
-    readable = may_read(principal, portion.level)
-    return PortionDetailOut(
-        **portion_view(principal, portion).model_dump(),
-        ref_id=cable.ref_id,
-        decisions=[_decision(entry, readable=readable) for entry in history],
-    )
+    return PortionDetailOut(**_detail_fields(principal, cable, portion, history))
+
+
+def decision_result(
+    principal: Principal,
+    cable: Cable,
+    portion: Portion,
+    history: list[HistoryEntry],
+    auto_approved: bool,
+) -> DecisionResultOut:
+    """`portion_detail` of the decided portion, and whether sampling approved it at once."""
+    fields = _detail_fields(principal, cable, portion, history)
+    return DecisionResultOut(**fields, auto_approved=auto_approved)
 
 
 def queue_item(principal: Principal, item: QueueItem) -> QueueItemOut:
