@@ -72,7 +72,7 @@ _GLUE_END = re.compile(r"(?:PRIORITY|IMMEDIATE|ROUTINE|COLLECTIVE|\d|/)$")
 _AREA_PREFIX = re.compile(r"\d{2}\s")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every cable, never changed
 class Banner:
     """A banner as found in the text (``start``/``end`` are offsets; ``end`` follows the serial)."""
 

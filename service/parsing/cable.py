@@ -26,7 +26,7 @@ from .errors import CableParseError, Problem
 from .header import Layout, is_caption, locate, may_hold_caption
 from .lines import find_label, next_line
 from .metadata import Metadata, looks_like_metadata, read_metadata
-from .model import ParsedCable, ParsedPortion
+from .model import ParsedCable, ParsedPortion, make_portion
 from .patterns import CAPTION_LINE, CAVEAT_WORD, PAGE_LINE
 from .recipients import extract_info_recipients, extract_recipients
 from .references import cable_ids, find_ref_region, reference_items
@@ -219,7 +219,7 @@ def _portions(
         warnings.append("no classification found: portions default to TOP SECRET")
     entire = next((s.mark.level for s in starts if s.mark and s.mark.entire_text), None)
     unmarked = entire or fallback
-    portions = [ParsedPortion(0, None, None, fallback, text[: starts[0].offset])]
+    portions = [make_portion(0, None, None, fallback, text[: starts[0].offset])]
     for seq, start in enumerate(starts, 1):
         end = starts[seq].offset if seq < len(starts) else len(text)
         if start.mark is not None:
@@ -233,7 +233,7 @@ def _portions(
         else:
             marking, portion_level = None, unmarked
         portions.append(
-            ParsedPortion(seq, start.number, marking, portion_level, text[start.offset : end])
+            make_portion(seq, start.number, marking, portion_level, text[start.offset : end])
         )
     return tuple(portions), level
 

@@ -59,7 +59,7 @@ _NAME_PREFIXES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every cable, never changed
 class ClassifiedBy:
     """One Classified By statement: its text, names and normalised reasons."""
 

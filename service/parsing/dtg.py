@@ -34,7 +34,7 @@ _MONTHS = {
 _PIVOT = 60
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every cable, never changed
 class Dtg:
     """A date-time group as found: ``sent_at`` is ``None`` when it is impossible."""
 

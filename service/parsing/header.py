@@ -59,7 +59,7 @@ _CAPTION_HINT = re.compile("/|" + "|".join(_CAPTION_HINTS))  # one search, not e
 _ROUTING_LINE = re.compile(r"[ \t]*(?:TO|INFO|XMT)\b[^\n]*|[ \t]*[A-Z0-9][A-Z0-9 /&().,'\-]*\r?")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every cable, never changed
 class Label:
     """A header-field label: its kind (``eo``, ``tags``, ``subject``, ``ref``, ``cby``)."""
 
@@ -68,7 +68,7 @@ class Label:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every cable, never changed
 class Layout:
     """Offsets of the parts of one telegram (see the module docstring)."""
 

@@ -34,7 +34,7 @@ _MONTHS = {
 _HEAD = re.compile(r"([^\n]*)\n" * 5)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every cable, never changed
 class Metadata:
     """The metadata block; fields are ``None`` where the line is empty."""
 

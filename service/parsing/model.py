@@ -13,13 +13,15 @@ Invariants kept by ``parse_cable`` (not by these classes themselves):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import Any
 
 from service.decl import Decl
 from service.markings import Level
 
-__all__ = ["ParsedCable", "ParsedPortion", "Recipient"]
+__all__ = ["ParsedCable", "ParsedPortion", "Recipient", "make_portion", "make_recipient"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +104,49 @@ class ParsedCable:
     info_recipients: tuple[Recipient, ...]
     warnings: tuple[str, ...]
     portions: tuple[ParsedPortion, ...]
+
+
+# A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``
+# (a lookup and a wrapper call per field); setting the slots through their
+# descriptors builds the same object in about two thirds of the time. The parser
+# builds about ten portions and seven recipients per cable, so it uses these two.
+_new = object.__new__
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The ``__set__`` of each field's slot of ``cls``, in field order."""
+    return tuple(cls.__dict__[field.name].__set__ for field in fields(cls))
+
+
+_SEQ, _NUMBER, _MARKING, _LEVEL, _TEXT = _slot_setters(ParsedPortion)
+_ROUTE, _NAME, _PRECEDENCE, _MCN, _EXCLUDED = _slot_setters(Recipient)
+
+
+def make_portion(
+    seq: int, number: str | None, marking: str | None, level: Level, text: str
+) -> ParsedPortion:
+    """``ParsedPortion(seq, number, marking, level, text)``, built faster (see above)."""
+    portion: ParsedPortion = _new(ParsedPortion)
+    _SEQ(portion, seq)
+    _NUMBER(portion, number)
+    _MARKING(portion, marking)
+    _LEVEL(portion, level)
+    _TEXT(portion, text)
+    return portion
+
+
+def make_recipient(
+    route: str | None,
+    name: str,
+    precedence: str | None = None,
+    mcn: str | None = None,
+    excluded: tuple[str, ...] = (),
+) -> Recipient:
+    """``Recipient(route, name, precedence, mcn, excluded)``, built faster (see above)."""
+    recipient: Recipient = _new(Recipient)
+    _ROUTE(recipient, route)
+    _NAME(recipient, name)
+    _PRECEDENCE(recipient, precedence)
+    _MCN(recipient, mcn)
+    _EXCLUDED(recipient, excluded)
+    return recipient

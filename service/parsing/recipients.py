@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from .lines import search_line
-from .model import Recipient
+from .model import Recipient, make_recipient
 from .patterns import PAGE_LINE
 
 __all__ = ["extract_info_recipients", "extract_recipients", "parse_block"]
@@ -54,7 +54,7 @@ def _addressee(line: str) -> Recipient | None:
             precedence = f"{words.pop()} {precedence}"
     if not words:
         return None
-    return Recipient(route=route, name=" ".join(words), precedence=precedence, mcn=mcn)
+    return make_recipient(route, " ".join(words), precedence, mcn)
 
 
 def parse_block(block: str) -> list[Recipient]:
@@ -84,7 +84,7 @@ def parse_block(block: str) -> list[Recipient]:
             if out:
                 excluded.append(found.name)
                 last = out[-1]
-                out[-1] = Recipient(
+                out[-1] = make_recipient(
                     last.route, last.name, last.precedence, last.mcn, tuple(excluded)
                 )
             continue

@@ -8,15 +8,18 @@ on every line of the shared corpus when it is present.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from service.markings import Level
 from service.parsing import banner, body, recipients, references, subject, tags
 from service.parsing.dtg import full_year
 from service.parsing.lines import may_contain
+from service.parsing.model import ParsedPortion, Recipient, make_portion, make_recipient
 from service.parsing.patterns import PAGE_LINE, may_hold_page_line
 from service.parsing.recipients import parse_block
 
@@ -298,3 +301,31 @@ def test_full_year_takes_the_first_nearest_century_as_min_did() -> None:
         for two in range(100):
             candidates = [c + two for c in (1900, 2000, 2100, 1800)]
             assert full_year(two, near) == min(candidates, key=lambda y: abs(y - near_year))
+
+
+def test_portions_built_through_the_slots_equal_the_dataclass_and_stay_frozen() -> None:
+    built = make_portion(3, "3", "S//NF", Level.SECRET, "3. (S/NF) Text.\n")
+    plain = ParsedPortion(3, "3", "S//NF", Level.SECRET, "3. (S/NF) Text.\n")
+    assert built == plain
+    assert hash(built) == hash(plain)
+    assert repr(built) == repr(plain)
+    assert dataclasses.astuple(built) == (3, "3", "S//NF", Level.SECRET, "3. (S/NF) Text.\n")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.text = "changed"  # type: ignore[misc]
+
+
+def test_recipients_built_through_the_slots_equal_the_dataclass_and_stay_frozen() -> None:
+    built = make_recipient("RUEHC", "SECSTATE WASHDC", "IMMEDIATE", "4696", ("RUEHXX",))
+    plain = Recipient("RUEHC", "SECSTATE WASHDC", "IMMEDIATE", "4696", ("RUEHXX",))
+    assert built == plain
+    assert hash(built) == hash(plain)
+    assert built.as_json() == {
+        "route": "RUEHC",
+        "name": "SECSTATE WASHDC",
+        "precedence": "IMMEDIATE",
+        "mcn": "4696",
+        "excluded": ["RUEHXX"],
+    }
+    assert make_recipient(None, "AMEMBASSY ROME") == Recipient(None, "AMEMBASSY ROME")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.name = "changed"  # type: ignore[misc]
