@@ -56,6 +56,10 @@ _REF_ITEM = re.compile(
 _SPACED = re.compile(r"[ \t]*(?:[A-Z] ){4,}")
 _CAPTION_HINTS = ("DIS", "NOFORN", "SENSITIVE", "OFFICIAL", "INTERNET", "ROGER", "CHEROKEE")
 _CAPTION_HINT = re.compile("/|" + "|".join(_CAPTION_HINTS))  # one search, not eight ``in`` tests
+# The first two letters, upper-cased, of every word a caption line can open with
+# (CAPTION_LINE): UNCLASSIFIED, CONFIDENTIAL, SECRET, SIPDIS, NOFORN, EXDIS, NODIS,
+# STADIS, LIMDIS, ROGER, CHEROKEE, NOT FOR ..., SENSITIVE, LIMITED ..., FOR OFFICIAL ...
+_CAPTION_HEADS = frozenset({"UN", "CO", "SE", "SI", "NO", "EX", "ST", "LI", "RO", "CH", "FO"})
 _ROUTING_LINE = re.compile(r"[ \t]*(?:TO|INFO|XMT)\b[^\n]*|[ \t]*[A-Z0-9][A-Z0-9 /&().,'\-]*\r?")
 
 
@@ -93,6 +97,8 @@ def find_labels(text: str, start: int, end: int) -> list[Label]:
         upper = "".join(ch if len(ch.upper()) != 1 else ch.upper() for ch in region)
     found: dict[int, Label] = {}
     for needle in _LABEL_NEEDLES:
+        if needle not in upper:  # most are absent; ``in`` is much cheaper than ``find``
+            continue
         pos = upper.find(needle)
         while pos != -1:
             i = pos - 1 if needle == "UBJ" and pos and upper[pos - 1] == "S" else pos
@@ -160,6 +166,9 @@ def may_hold_caption(text: str, start: int, end: int) -> bool:
 def is_caption(text: str, start: int, end: int) -> bool:
     """True for a line holding only caveat captions (``SIPDIS``, ``NOFORN``, ...)."""
     if start and text[start - 1] != "\n":
+        return False
+    head = text[start : start + 2]  # an ASCII line opening otherwise is no caption
+    if head.isascii() and head[:1] not in " \t" and head.upper() not in _CAPTION_HEADS:
         return False
     if _CAPTION_HINT.search(text[start:end].upper()) is None:
         return False

@@ -121,6 +121,8 @@ def find_label(
         return None
     candidates: list[int] = []
     for needle in needles:
+        if needle not in upper:  # most are absent; ``in`` is much cheaper than ``find``
+            continue
         pos = upper.find(needle)
         while pos != -1:
             candidates.append(pos)

@@ -52,10 +52,11 @@ def _clean(line: str) -> str | None:
     return value or None
 
 
-def _created_on(value: str | None) -> tuple[date | None, list[str]]:
+def _created_on(value: str | None, m: re.Match[str] | None) -> tuple[date | None, list[str]]:
+    """The date of line 3 (``value``) from its ``_DATE`` match ``m``, with a warning
+    when it is not understood or not a real date."""
     if value is None:
         return None, []
-    m = _DATE.fullmatch(value)
     month = _MONTHS.get(m.group("mon").upper()) if m else None
     if m is None or month is None:
         return None, [f"metadata date line '{value}' not understood"]
@@ -84,9 +85,10 @@ def read_metadata(text: str) -> Metadata | None:
     ref_id = lines[0]
     if ref_id is None or REF_ID.fullmatch(ref_id) is None:
         return None
-    if lines[2] is not None and _DATE.fullmatch(lines[2]) is None:
+    date_line = _DATE.fullmatch(lines[2]) if lines[2] is not None else None
+    if lines[2] is not None and date_line is None:
         return None
-    created_on, warnings = _created_on(lines[2])
+    created_on, warnings = _created_on(lines[2], date_line)
     return Metadata(
         ref_id=ref_id,
         title=lines[1],

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from service.markings import Level
-from service.parsing import banner, body, recipients, references, subject, tags
+from service.parsing import banner, body, header, patterns, recipients, references, subject, tags
 from service.parsing.dtg import full_year
 from service.parsing.lines import may_contain
 from service.parsing.model import ParsedPortion, Recipient, make_portion, make_recipient
-from service.parsing.patterns import PAGE_LINE, may_hold_page_line
+from service.parsing.patterns import CAPTION_LINE, PAGE_LINE, may_hold_page_line
 from service.parsing.recipients import parse_block
 
 CABLES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "cables"
@@ -329,3 +329,47 @@ def test_recipients_built_through_the_slots_equal_the_dataclass_and_stay_frozen(
     assert make_recipient(None, "AMEMBASSY ROME") == Recipient(None, "AMEMBASSY ROME")
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.name = "changed"  # type: ignore[misc]
+
+
+def _is_caption_reference(text: str, start: int, end: int) -> bool:
+    """``header.is_caption`` before its two-letter shortcut."""
+    if start and text[start - 1] != "\n":
+        return False
+    if header._CAPTION_HINT.search(text[start:end].upper()) is None:
+        return False
+    return CAPTION_LINE.match(text, start, end) is not None
+
+
+def test_caption_heads_cover_every_word_a_caption_line_opens_with() -> None:
+    words = [*patterns._CAVEATS.split("|"), "UNCLASSIFIED", "CONFIDENTIAL", "SECRET"]
+    for word in words:
+        assert word[:2] in header._CAPTION_HEADS, word
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["SIPDIS", "sipdis", "  NOFORN", "E.O. 12958: DECL: 12/20/2017", "SECRET//NOFORN",
+     "Secret//noforn", "CONFIDENTIAL", "\u017fipdis", "SUBJECT: SIPDIS", "", "S", "\tEXDIS",
+     "LIMITED OFFICIAL USE", "NOT FOR INTERNET DISTRIBUTION", "FOR OFFICIAL USE ONLY <br>"],
+)  # fmt: skip
+def test_is_caption_agrees_with_the_plain_check(line: str) -> None:
+    text = f"X\n{line}\nY"
+    start, end = 2, 2 + len(line)
+    assert header.is_caption(text, start, end) == _is_caption_reference(text, start, end)
+
+
+def test_is_caption_agrees_with_the_plain_check_on_the_corpus_lines() -> None:
+    texts = _corpus_texts()
+    if not texts:
+        pytest.skip("shared corpus not found beside the clone")
+    captions = 0
+    for text in texts:
+        start = 0
+        while start < len(text):
+            end = text.find("\n", start)
+            end = len(text) if end == -1 else end
+            expected = _is_caption_reference(text, start, end)
+            assert header.is_caption(text, start, end) == expected, text[start:end]
+            captions += expected
+            start = end + 1
+    assert captions > 100
