@@ -24,7 +24,7 @@ from service.errors import Unprocessable
 from service.integrations.webhooks.outbox import portion_decided
 from service.review import approvals
 from service.review.models import Decision, DecisionAction
-from service.review.queries import HistoryEntry, history
+from service.review.queries import HistoryEntry, read_portion
 from service.review.service import (
     Located,
     ReviewContext,
@@ -110,7 +110,8 @@ def decide(
     # checked against the version read; the compare-and-set in the write phase makes sure
     # nothing changed in between (a 412 otherwise).
     read_phase(session)
-    located = locate(session, ref_id=ref_id, seq=seq, lock=False)
+    read = read_portion(session, ref_id=ref_id, seq=seq)
+    located, earlier = read.located, read.history
     portion = located.portion
     require_clearance(actor, portion)
     action = Action.refer if decision.action == DecisionAction.refer else Action.decide
@@ -141,7 +142,6 @@ def decide(
         if action is Action.decide
         else None
     )
-    earlier = history(session, [portion])[portion.id or 0]
 
     write_phase(session)
     row.id = session.execute(_INSERT_DECISION, row.model_dump(exclude={"id"})).scalar_one()

@@ -20,7 +20,7 @@ from service.auth.principal import Principal
 from service.cables.models import Cable, Portion
 from service.pagination import decode_cursor, encode_cursor
 from service.review.models import Approval, Decision
-from service.review.service import Located, locate
+from service.review.service import Located, portion_not_found
 from service.review.states import PortionState
 
 OPEN_FOR_REVIEWER = (PortionState.assigned, PortionState.in_review, PortionState.returned)
@@ -61,10 +61,31 @@ def history(session: Session, portions: list[Portion]) -> dict[int, list[History
     return out
 
 
+# The portion, its cable and its history in one statement (one row per decision, or one row
+# without a decision): reading a portion and deciding it both need all three.
+_PORTION_WITH_HISTORY = (
+    select(Cable, Portion, Decision, Approval)
+    .join(Portion, col(Portion.cable_id) == col(Cable.id))
+    .outerjoin(Decision, col(Decision.portion_id) == col(Portion.id))
+    .outerjoin(Approval, col(Approval.decision_id) == col(Decision.id))
+    .where(col(Cable.ref_id) == bindparam("ref_id"), col(Portion.seq) == bindparam("seq"))
+    .order_by(col(Decision.id))
+    .execution_options(populate_existing=True)
+)
+
+
 def read_portion(session: Session, *, ref_id: str, seq: int) -> PortionDetail:
-    """The portion with its decision history (no lock: a plain read). Raises NotFound."""
-    located = locate(session, ref_id=ref_id, seq=seq, lock=False)
-    return PortionDetail(located, history(session, [located.portion])[located.portion.id or 0])
+    """The portion with its decision history, oldest first (no lock: a plain read).
+
+    Raises NotFound (the same problem for an unknown cable and an unknown portion)."""
+    rows = session.exec(_PORTION_WITH_HISTORY, params={"ref_id": ref_id, "seq": seq}).all()
+    if not rows:
+        raise portion_not_found(ref_id, seq)
+    cable, portion = rows[0][0], rows[0][1]
+    entries = [
+        HistoryEntry(decision, review) for _, _, decision, review in rows if decision is not None
+    ]
+    return PortionDetail(Located(cable, portion, locked=False), entries)
 
 
 @dataclass(frozen=True, slots=True)

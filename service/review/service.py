@@ -109,6 +109,10 @@ def _locate_statement(lock: bool) -> Any:
 _LOCATE = {lock: _locate_statement(lock) for lock in (False, True)}
 
 
+def portion_not_found(ref_id: str, seq: int) -> NotFound:
+    return NotFound(f"No portion {seq} of cable {ref_id}")
+
+
 def locate(session: Session, *, ref_id: str, seq: int, lock: bool = True) -> Located:
     """The portion `seq` of cable `ref_id`, read fresh; with `lock`, the cable row is
     locked too (`FOR UPDATE OF cable`) so every change to this cable's portions queues
@@ -117,7 +121,7 @@ def locate(session: Session, *, ref_id: str, seq: int, lock: bool = True) -> Loc
     Raises NotFound (the same problem for an unknown cable and an unknown portion)."""
     row = session.exec(_LOCATE[lock], params={"ref_id": ref_id, "seq": seq}).first()
     if row is None:
-        raise NotFound(f"No portion {seq} of cable {ref_id}")
+        raise portion_not_found(ref_id, seq)
     cable, portion = row
     return Located(cable, portion, locked=lock)
 
