@@ -110,28 +110,36 @@ class ParsedCable:
 # (a lookup and a wrapper call per field); setting the slots through their
 # descriptors builds the same object in about two thirds of the time. The parser
 # builds about ten portions and seven recipients per cable, so it uses these two.
+# A class compiled by mypyc has its own fast constructor and is built with it.
 _new = object.__new__
 
 
 def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The ``__set__`` of each field's slot of ``cls``, in field order."""
+    """The ``__set__`` of each field's slot of ``cls``, in field order; empty when
+    ``cls`` is not a plain Python class (compiled by mypyc)."""
+    constructor: object = cls.__new__
+    if constructor is not object.__new__:
+        return ()
     return tuple(cls.__dict__[field.name].__set__ for field in fields(cls))
 
 
-_SEQ, _NUMBER, _MARKING, _LEVEL, _TEXT = _slot_setters(ParsedPortion)
-_ROUTE, _NAME, _PRECEDENCE, _MCN, _EXCLUDED = _slot_setters(Recipient)
+_PORTION_SETTERS = _slot_setters(ParsedPortion)
+_RECIPIENT_SETTERS = _slot_setters(Recipient)
 
 
 def make_portion(
     seq: int, number: str | None, marking: str | None, level: Level, text: str
 ) -> ParsedPortion:
     """``ParsedPortion(seq, number, marking, level, text)``, built faster (see above)."""
+    if not _PORTION_SETTERS:
+        return ParsedPortion(seq, number, marking, level, text)
+    set_seq, set_number, set_marking, set_level, set_text = _PORTION_SETTERS
     portion: ParsedPortion = _new(ParsedPortion)
-    _SEQ(portion, seq)
-    _NUMBER(portion, number)
-    _MARKING(portion, marking)
-    _LEVEL(portion, level)
-    _TEXT(portion, text)
+    set_seq(portion, seq)
+    set_number(portion, number)
+    set_marking(portion, marking)
+    set_level(portion, level)
+    set_text(portion, text)
     return portion
 
 
@@ -143,10 +151,13 @@ def make_recipient(
     excluded: tuple[str, ...] = (),
 ) -> Recipient:
     """``Recipient(route, name, precedence, mcn, excluded)``, built faster (see above)."""
+    if not _RECIPIENT_SETTERS:
+        return Recipient(route, name, precedence, mcn, excluded)
+    set_route, set_name, set_precedence, set_mcn, set_excluded = _RECIPIENT_SETTERS
     recipient: Recipient = _new(Recipient)
-    _ROUTE(recipient, route)
-    _NAME(recipient, name)
-    _PRECEDENCE(recipient, precedence)
-    _MCN(recipient, mcn)
-    _EXCLUDED(recipient, excluded)
+    set_route(recipient, route)
+    set_name(recipient, name)
+    set_precedence(recipient, precedence)
+    set_mcn(recipient, mcn)
+    set_excluded(recipient, excluded)
     return recipient
