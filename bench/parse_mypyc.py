@@ -45,13 +45,16 @@ print(digest.hexdigest(), cable.__file__)
 """
 
 
+def _run(command: list[str], cwd: Path | None = None) -> str:
+    """Run ``command`` and return its output; on failure, show its errors and stop."""
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command[:3])} ... failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
 def _digest(tree: Path) -> tuple[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-c", _DIGEST, str(tree), str(CORPUS)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    out = _run([sys.executable, "-c", _DIGEST, str(tree), str(CORPUS)]).split()
     return out[0], out[1]
 
 
@@ -67,16 +70,11 @@ def _compile(tree: Path, with_deps: bool) -> None:
     )
     if with_deps:
         modules.extend(DEPS)
-    subprocess.run(
-        [sys.executable, "-m", "mypyc", *modules],
-        cwd=tree,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    _run([sys.executable, "-m", "mypyc", *modules], cwd=tree)
 
 
 def _bench(script: Path, repeat: int, rounds: int) -> str:
-    return subprocess.run(
+    return _run(
         [
             sys.executable,
             str(script),
@@ -86,11 +84,8 @@ def _bench(script: Path, repeat: int, rounds: int) -> str:
             str(rounds),
             "--corpus",
             str(CORPUS),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+        ]
+    )
 
 
 def main() -> None:
