@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, update
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -100,11 +101,15 @@ def _locate_statement(lock: bool) -> Any:
         select(Cable, Portion)
         .join(Portion, col(Portion.cable_id) == col(Cable.id))
         .where(col(Cable.ref_id) == bindparam("ref_id"), col(Portion.seq) == bindparam("seq"))
+        .options(WITHOUT_RAW_TEXT)
         .execution_options(populate_existing=True)
     )
     return statement.with_for_update(of=Cable) if lock else statement
 
 
+# Review never needs the cable's whole raw text (kilobytes a row): not read, and an error
+# if something tried to.
+WITHOUT_RAW_TEXT = defer(Cable.raw_text, raiseload=True)  # type: ignore[arg-type]
 # Built once: one statement reads the cable and the portion (and locks the cable row).
 _LOCATE = {lock: _locate_statement(lock) for lock in (False, True)}
 
