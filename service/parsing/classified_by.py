@@ -38,8 +38,11 @@ _LEAD = re.compile(
     r"|classi?fi?e?d\s+(?:confidential\s+)?by\b)",
     re.IGNORECASE,
 )
+# The look-ahead class holds the first letters of the keyword branches: it lets a
+# position where no branch can start fail at once (CPython's re enters every branch
+# of a case-insensitive alternation otherwise); it matches nothing by itself.
 _REASON = re.compile(
-    r"[\s,;:(]*\b(?:(?:for|per|under|due\s+to|based\s+(?:on|upon)|fr|f0r|for\s+for)\s+"
+    r"[\s,;:(]*\b(?=[bdefpru1])(?:(?:for|per|under|due\s+to|based\s+(?:on|upon)|fr|f0r|for\s+for)\s+"
     r"(?:(?:the\s+)?reasons?|reaons|reas|rasons|resons|re\b|r\b|e\.?\s?o|12958|1[.,]|sec|se\b)"
     r"|based\s+(?:on|upon|0n)\b|due\s+to\b|under\s+(?:section|1[.,])"
     r"|reasons?\b|reaons\b|resons\b|rasons\b|reas0n\b|rea\s*sons?\b|reason\(s\)"

@@ -29,8 +29,9 @@ _CAVEATS = (
     r"SIPDIS|NOFORN|EXDIS|NODIS|STADIS|LIMDIS|ROGER|CHEROKEE|NOT FOR INTERNET DISTRIBUTION"
     r"|SENSITIVE(?: BUT UNCLASSIFIED)?|LIMITED OFFICIAL USE|FOR OFFICIAL USE ONLY"
 )
-CAVEAT_WORD = re.compile(rf"\b(?:{_CAVEATS})\b", re.IGNORECASE)
-"""A caveat caption word or phrase."""
+CAVEAT_WORD = re.compile(rf"\b(?=[ceflnrs])(?:{_CAVEATS})\b", re.IGNORECASE)
+"""A caveat caption word or phrase (the look-ahead class, the words' first letters,
+only lets the search skip positions where none can start)."""
 
 CAPTION_LINE = re.compile(
     rf"^[ \t]*(?:(?:UNCLASSIFIED|CONFIDENTIAL|SECRET)//[A-Z/ ]+|(?:{_CAVEATS})"

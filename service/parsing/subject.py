@@ -119,7 +119,8 @@ def extract_subject(text: str, *, clean: bool = True) -> str:
         lead = _LEADING_MARK.match(value)
         if lead and _is_mark(lead.group(1)):
             value = value[lead.end() :]
-        trail = _TRAILING_MARK.search(value)
+        # every match ends the value with a parenthesis (no line end is left for ``$``)
+        trail = _TRAILING_MARK.search(value) if value.endswith(")") else None
         if trail and _is_mark(trail.group(1)):
             value = value[: trail.start()]
     return value

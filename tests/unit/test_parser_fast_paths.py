@@ -16,7 +16,17 @@ from pathlib import Path
 import pytest
 
 from service.markings import Level
-from service.parsing import banner, body, header, patterns, recipients, references, subject, tags
+from service.parsing import (
+    banner,
+    body,
+    classified_by,
+    header,
+    patterns,
+    recipients,
+    references,
+    subject,
+    tags,
+)
 from service.parsing.dtg import full_year
 from service.parsing.lines import may_contain
 from service.parsing.model import ParsedPortion, Recipient, make_portion, make_recipient
@@ -373,3 +383,58 @@ def test_is_caption_agrees_with_the_plain_check_on_the_corpus_lines() -> None:
             captions += expected
             start = end + 1
     assert captions > 100
+
+
+_OLD_REASON = re.compile(
+    classified_by._REASON.pattern.replace(r"\b(?=[bdefpru1])", r"\b", 1), re.IGNORECASE
+)
+_OLD_CAVEAT_WORD = re.compile(rf"\b(?:{patterns._CAVEATS})\b", re.IGNORECASE)
+
+
+def test_look_ahead_classes_hold_the_first_letter_of_every_branch() -> None:
+    assert _OLD_REASON.pattern != classified_by._REASON.pattern
+    assert sorted({word[0].lower() for word in patterns._CAVEATS.split("|")}) == sorted("ceflnrs")
+    assert "(?=[ceflnrs])" in patterns.CAVEAT_WORD.pattern
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ambassador John Doe for reasons 1.4 (b) and (d)", "J. Smith, Pol Chief, Reason: 1.4(d)",
+     "Someone Per E.O. 12958", "A B - 1.4 (b)", "Deputy Chief Based on 1.5 (d)",
+     "Derived from multiple sources", "FOR REASONS 1.4 B AND D", "\u017fomebody for \u017fec 1.4",
+     "Ambassador Kelvin \u212a for reasons", "no reasons here", "", "   ,;( reasons"],
+)  # fmt: skip
+def test_reason_search_starts_where_the_plain_pattern_starts(text: str) -> None:
+    found, expected = classified_by._REASON.search(text), _OLD_REASON.search(text)
+    assert (found and found.start()) == (expected and expected.start())
+
+
+def test_reason_and_caveat_searches_agree_with_the_plain_patterns_on_the_corpus() -> None:
+    texts = _corpus_texts()
+    if not texts:
+        pytest.skip("shared corpus not found beside the clone")
+    reasons = caveats = 0
+    for text in texts:
+        for line in text.split("\n"):
+            found, expected = classified_by._REASON.search(line), _OLD_REASON.search(line)
+            assert (found and found.start()) == (expected and expected.start()), line
+            reasons += expected is not None
+            words = [m.group(0) for m in patterns.CAVEAT_WORD.finditer(line)]
+            assert words == [m.group(0) for m in _OLD_CAVEAT_WORD.finditer(line)], line
+            caveats += len(words)
+    assert reasons > 100
+    assert caveats > 100
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("SUBJECT: TALKS ON TRADE (C)", "TALKS ON TRADE"),
+        ("SUBJECT: TALKS ON TRADE (C) ", "TALKS ON TRADE"),
+        ("SUBJECT: TALKS (ON TRADE)", "TALKS (ON TRADE)"),
+        ("SUBJECT: TALKS ON TRADE (SBU) ", "TALKS ON TRADE"),
+        ("SUBJECT: TALKS ON TRADE", "TALKS ON TRADE"),
+    ],
+)
+def test_subject_trailing_mark_removed_with_the_guard(line: str, expected: str) -> None:
+    assert subject.extract_subject(line) == expected
