@@ -181,6 +181,10 @@ class KnownRoles:
     def get(self, sub: str) -> frozenset[Role] | None:
         return self._roles.get(sub)
 
+    def forget_all(self) -> None:
+        with self._guard:
+            self._roles.clear()
+
     def remember(self, principal: Principal) -> None:
         with self._guard:
             self._roles.pop(principal.sub, None)
