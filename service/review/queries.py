@@ -20,7 +20,7 @@ from service.auth.principal import Principal
 from service.cables.models import Cable, Portion
 from service.pagination import decode_cursor, encode_cursor
 from service.review.models import Approval, Decision
-from service.review.service import WITHOUT_RAW_TEXT, Located, portion_not_found
+from service.review.service import CABLE_FOR_REVIEW, Located, portion_not_found
 from service.review.states import PortionState
 
 OPEN_FOR_REVIEWER = (PortionState.assigned, PortionState.in_review, PortionState.returned)
@@ -70,7 +70,7 @@ _PORTION_WITH_HISTORY = (
     .outerjoin(Approval, col(Approval.decision_id) == col(Decision.id))
     .where(col(Cable.ref_id) == bindparam("ref_id"), col(Portion.seq) == bindparam("seq"))
     .order_by(col(Decision.id))
-    .options(WITHOUT_RAW_TEXT)
+    .options(*CABLE_FOR_REVIEW)
     .execution_options(populate_existing=True)
 )
 

@@ -101,15 +101,30 @@ def _locate_statement(lock: bool) -> Any:
         select(Cable, Portion)
         .join(Portion, col(Portion.cable_id) == col(Cable.id))
         .where(col(Cable.ref_id) == bindparam("ref_id"), col(Portion.seq) == bindparam("seq"))
-        .options(WITHOUT_RAW_TEXT)
+        .options(*CABLE_FOR_REVIEW)
         .execution_options(populate_existing=True)
     )
     return statement.with_for_update(of=Cable) if lock else statement
 
 
-# Review never needs the cable's whole raw text (kilobytes a row): not read, and an error
-# if something tried to.
-WITHOUT_RAW_TEXT = defer(Cable.raw_text, raiseload=True)  # type: ignore[arg-type]
+# What review reads of a cable: not its whole raw text (kilobytes a row; an error if
+# something tried to), nor the markings only routing and the cable views use (loaded on
+# first access if some path does need them).
+CABLE_FOR_REVIEW = (
+    defer(Cable.raw_text, raiseload=True),  # type: ignore[arg-type]
+    *(
+        defer(getattr(Cable, name))
+        for name in (
+            "reasons",
+            "tags",
+            "references",
+            "warnings",
+            "declassify_basis",
+            "classified_by",
+            "signer",
+        )
+    ),
+)
 # Built once: one statement reads the cable and the portion (and locks the cable row).
 _LOCATE = {lock: _locate_statement(lock) for lock in (False, True)}
 
