@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from service import health
 from service.audit.router import router as audit_router
-from service.auth.deps import AuthGateMiddleware
+from service.auth.deps import AuthGateMiddleware, KnownRoles
 from service.auth.ratelimit import QueryBudgetMiddleware
 from service.auth.router import router as auth_router
 from service.cables.router import router as cables_router
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.known_roles = KnownRoles()
     app.state.metrics_registry, request_metrics = make_registry(engine)
 
     app.add_middleware(NulGuardMiddleware)  # inside the body limit: reads bounded bodies only

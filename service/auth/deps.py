@@ -167,7 +167,8 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 class KnownRoles:
-    """The roles each caller (token subject) held when this process last loaded its account.
+    """The roles each caller (token subject) held when this app last loaded its account
+    (one per app, `app.state.known_roles`).
 
     Only a hint of *when* to check, never a grant: `require_caller` uses it to refuse a
     caller without the route's role before the request body is judged (403 before 422, as
@@ -193,7 +194,10 @@ class KnownRoles:
             self._roles[principal.sub] = principal.roles
 
 
-KNOWN_ROLES = KnownRoles()
+def known_roles(request: Request) -> KnownRoles:
+    """The app's `KnownRoles` (`create_app` makes it)."""
+    known: KnownRoles = request.app.state.known_roles
+    return known
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,7 @@ class Caller:
 
     def principal(self, session: Session) -> Principal:
         principal = service.principal_for(session, self.claims)
-        KNOWN_ROLES.remember(principal)
+        known_roles(self.request).remember(principal)
         self.request.state.principal = principal
         self.request.state.actor = principal.name
         if self.roles and not principal.has_role(*self.roles):
@@ -244,7 +248,7 @@ def require_caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         if not isinstance(claims, Claims):
             claims = verified_claims(settings, request.headers.get("authorization"))
         caller = Caller(request, claims, allowed)
-        known = KNOWN_ROLES.get(claims.sub)
+        known = known_roles(request).get(claims.sub)
         if allowed and (known is None or not known & allowed):
             await run_in_threadpool(_load_caller, caller)
         return caller

@@ -14,7 +14,6 @@ from review_factories import Run, audit_events, if_match, portion_path, start_ru
 from sqlalchemy import Engine
 
 from service.auth import service as auth
-from service.auth.deps import KNOWN_ROLES
 from service.auth.models import Role
 from service.auth.principal import system_principal
 from service.db import unit_of_work
@@ -65,8 +64,8 @@ def test_an_account_deactivated_after_it_was_seen_is_refused_at_once(
     assert _decide(run, 5, version, {"action": "release"})[0] == 401
 
 
-def test_a_caller_never_seen_without_the_role_gets_403_before_422(run: Run) -> None:
-    KNOWN_ROLES.forget_all()
+def test_a_caller_never_seen_without_the_role_gets_403_before_422(app: FastAPI, run: Run) -> None:
+    app.state.known_roles.forget_all()
     # alan is an approver only; his malformed decision is refused for the role, unjudged.
     response = run.client.put(
         portion_path(run.ref_id, 5, "decision"),
