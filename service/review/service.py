@@ -219,6 +219,7 @@ _LOCK_CABLE = (
     select(Cable)
     .where(col(Cable.id) == bindparam("cable_id"))
     .with_for_update()
+    .options(*CABLE_FOR_REVIEW)
     .execution_options(populate_existing=True)
 )
 _PORTION_STATES = select(PORTIONS.c.status).where(PORTIONS.c.cable_id == bindparam("cable_id"))
