@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 
 from service.auth.clearance import level_filter
@@ -94,8 +95,13 @@ def text_conflict(ref_id: str, *, stored_sha: str, posted_sha: str) -> Conflict:
     )
 
 
+# The stored raw text (kilobytes a cable) is loaded only when read: no view shows it.
+LAZY_RAW_TEXT = defer(Cable.raw_text)  # type: ignore[arg-type]
+
+
 def find_cable(session: Session, ref_id: str) -> Cable | None:
-    return session.execute(select(Cable).where(col(Cable.ref_id) == ref_id)).scalars().first()
+    statement = select(Cable).where(col(Cable.ref_id) == ref_id).options(LAZY_RAW_TEXT)
+    return session.execute(statement).scalars().first()
 
 
 def ingest_cable(session: Session, *, text: str | bytes, actor: Principal) -> IngestResult:
@@ -135,7 +141,7 @@ def list_cables(
 ) -> tuple[list[Cable], str | None]:
     """A page of cables in ingest order (stable), filtered; `q` only searches subjects the
     caller may read, so a match never reveals a subject above the caller's clearance."""
-    statement = select(Cable).order_by(col(Cable.id))
+    statement = select(Cable).order_by(col(Cable.id)).options(LAZY_RAW_TEXT)
     key = decode_cursor(cursor, fields=("id",))
     if key is not None:
         statement = statement.where(col(Cable.id) > int(key["id"]))
