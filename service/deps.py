@@ -38,7 +38,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     SQLite) so concurrent writers queue instead of failing mid-transaction. The writer's
     transaction (and on SQLite the write lock) begins at the route's first statement, not
     here: authentication (`current_principal` reads the account in its own short read
-    transaction) and body validation happen before it, outside the lock.
+    transaction; a `Caller` route reads it in its read phase) and body validation happen
+    before it, outside the lock.
 
     Opening a session does no I/O (the transaction begins at the first statement), so this
     runs on the event loop; only the commit (or rollback) and close go to a worker thread,

@@ -6,6 +6,10 @@ A request with no valid bearer token never reaches a protected route: `AuthGateM
 refuses it first (every path but `TOKEN_PATH` and `settings.public_paths`), and
 `current_principal` loads the account it names, so a route that forgot its dependency still
 cannot be used anonymously.
+
+The two busiest routes (reading a portion, deciding it) take a `Caller` instead
+(`AnyCaller`, `ReviewerCaller`) and load the account in their own thread and transaction,
+with the same checks: one hop to a worker thread a request instead of two.
 """
 
 from __future__ import annotations
