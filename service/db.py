@@ -202,6 +202,16 @@ def _writer_bind(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+def autocommit_reads(session: Session) -> None:
+    """On PostgreSQL, let a read session that has not begun run each statement on its own
+    (autocommit): no BEGIN and COMMIT round trips. Only for reads that do not need one
+    snapshot across statements (each statement still sees a consistent snapshot of its
+    own). No effect on SQLite, where BEGIN and COMMIT cost no round trip."""
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def read_phase(session: Session) -> None:
     """Let a lazy SQLite writer session (a request's) read before it writes: when it has
     not begun yet, its next transaction is a plain (deferred) read transaction, without

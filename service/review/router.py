@@ -23,7 +23,7 @@ from service.auth.deps import (
     SupervisorOrIntegrationDep,
 )
 from service.auth.principal import Principal
-from service.db import read_phase
+from service.db import autocommit_reads, read_phase
 from service.deps import PageCursor, SessionDep, SettingsDep, commit_now
 from service.errors import PreconditionFailed, PreconditionRequired
 from service.idempotency.http import IdempotencyDep, with_idempotency_responses
@@ -112,6 +112,7 @@ def read_portion(
     """One portion with its decision history, oldest first. Its strong `ETag` is
     `"<version>"`. Above the caller's clearance, `text` (and notes) are null and
     `withheld_for_clearance` is true."""
+    autocommit_reads(session)  # two independent reads: the caller, the portion with history
     principal = caller.principal(session)
     detail = queries.read_portion(session, ref_id=ref_id, seq=seq)
     commit_now(session)  # end the read here, so get_session needs no thread to end it
