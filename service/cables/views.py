@@ -7,26 +7,33 @@ unclassified metadata: reference id, origin, dates, markings, tags, schedule and
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.auth.clearance import may_read, visible_text
 from service.auth.principal import Principal
 from service.cables.models import Cable, Portion
 from service.cables.schemas import CablePublic, CableSummary, PortionPublic
 
 
-def portion_view(principal: Principal, portion: Portion) -> PortionPublic:
+def portion_fields(principal: Principal, portion: Portion) -> dict[str, Any]:
+    """The fields of `PortionPublic` as `principal` may see them (for models extending it)."""
     text = visible_text(principal, level=portion.level, text=portion.text)
-    return PortionPublic(
-        seq=portion.seq,
-        number=portion.number,
-        marking=portion.marking,
-        level=portion.level,
-        status=portion.status,
-        assignee=portion.assignee,
-        queue=portion.queue,
-        version=portion.version,
-        text=text,
-        withheld_for_clearance=text is None,
-    )
+    return {
+        "seq": portion.seq,
+        "number": portion.number,
+        "marking": portion.marking,
+        "level": portion.level,
+        "status": portion.status,
+        "assignee": portion.assignee,
+        "queue": portion.queue,
+        "version": portion.version,
+        "text": text,
+        "withheld_for_clearance": text is None,
+    }
+
+
+def portion_view(principal: Principal, portion: Portion) -> PortionPublic:
+    return PortionPublic(**portion_fields(principal, portion))
 
 
 def cable_summary(

@@ -8,7 +8,7 @@ from typing import Any
 from service.auth.clearance import may_read
 from service.auth.principal import Principal
 from service.cables.models import Cable, Portion
-from service.cables.views import portion_view
+from service.cables.views import portion_fields
 from service.review.queries import HistoryEntry, QueueItem
 from service.review.schemas import (
     DecisionOut,
@@ -54,7 +54,7 @@ def _detail_fields(
 ) -> dict[str, Any]:
     readable = may_read(principal, portion.level)
     return {
-        **portion_view(principal, portion).model_dump(),
+        **portion_fields(principal, portion),
         "ref_id": cable.ref_id,
         "decisions": [_decision(entry, readable=readable) for entry in history],
     }
