@@ -134,6 +134,7 @@ DEFAULT_WRITER_WAIT_SECONDS = 10.0
 # while a transaction holds it.
 WRITER_ENGINE = "declass_writer_engine"
 READ_PHASE = "declass_read_phase"
+READ_ONLY = "declass_read_only"  # session.info: opened with write=False
 
 
 def _writer_lock(
@@ -185,6 +186,7 @@ def open_session(engine: Engine, *, write: bool, lazy: bool = False) -> Session:
     """
     if not (write and engine.dialect.name == "sqlite"):
         session = Session(engine, expire_on_commit=False)
+        session.info[READ_ONLY] = not write
     else:
         session = Session(_writer_bind(engine), expire_on_commit=False)
         session.info[WRITER_ENGINE] = engine
@@ -206,8 +208,11 @@ def autocommit_reads(session: Session) -> None:
     """On PostgreSQL, let a read session that has not begun run each statement on its own
     (autocommit): no BEGIN and COMMIT round trips. Only for reads that do not need one
     snapshot across statements (each statement still sees a consistent snapshot of its
-    own). No effect on SQLite, where BEGIN and COMMIT cost no round trip."""
-    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+    own). No effect on a writer session, one that has begun, or SQLite (where BEGIN and
+    COMMIT cost no round trip, and resetting a connection's isolation would cost more)."""
+    if session.in_transaction() or not session.info.get(READ_ONLY):
+        return
+    if session.get_bind().dialect.name != "postgresql":
         return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
