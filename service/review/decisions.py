@@ -24,7 +24,7 @@ from service.errors import Unprocessable
 from service.integrations.webhooks.outbox import portion_decided
 from service.review import approvals
 from service.review.models import Decision, DecisionAction
-from service.review.queries import HistoryEntry, read_portion
+from service.review.queries import HistoryEntry, history, read_portion
 from service.review.service import (
     Located,
     ReviewContext,
@@ -57,7 +57,7 @@ class DecisionResult:
     located: Located
     decision: Decision
     auto_approved: bool
-    history: list[HistoryEntry] | None = None  # the portion's whole history, when known
+    history: list[HistoryEntry]  # the portion's whole history, the new row last
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,4 +242,5 @@ def answer_referral(
             "agency": agency,
         },
     )
-    return DecisionResult(located, row, auto_approved=False)
+    entries = history(session, [portion])[portion.id or 0]
+    return DecisionResult(located, row, auto_approved=False, history=entries)

@@ -190,12 +190,10 @@ def decide(
             ),
             context=context,
         )
-        located, history = result.located, result.history
-        if history is None:
-            history = queries.history(session, [located.portion])[located.portion.id or 0]
+        located = result.located
         response.headers["ETag"] = review.etag(located.portion)
         return decision_result(
-            principal, located.cable, located.portion, history, result.auto_approved
+            principal, located.cable, located.portion, result.history, result.auto_approved
         )
 
     outcome = idempotency.respond(session, produce, response)
@@ -266,7 +264,9 @@ def answer_referral(
         answer=decisions.ReferralAnswer(body.answer, tuple(body.exemptions), body.note),
         context=context,
     )
-    return _respond(session, principal, result.located, response)
+    located = result.located
+    response.headers["ETag"] = review.etag(located.portion)
+    return portion_detail(principal, located.cable, located.portion, result.history)
 
 
 @router.put(f"{PORTION}/assignee", response_model=PortionDetailOut, responses=PORTION_RESPONSES)

@@ -98,6 +98,7 @@ def test_the_sqlite_write_lock_is_held_only_for_the_writes(
         version = run.portion(5)["version"]
         lock, _ = _writer_lock(app_engine)
         seen: list[tuple[bool, str]] = []
+        unlocked_sql: list[str] = []
 
         def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             words = statement.split()
@@ -107,6 +108,8 @@ def test_the_sqlite_write_lock_is_held_only_for_the_writes(
             elif words[0] in ("INSERT", "UPDATE"):
                 table = words[2] if words[0] == "INSERT" else words[1]
             seen.append((lock.locked(), f"{words[0]} {table}".strip()))
+            if not lock.locked():
+                unlocked_sql.append(" ".join(words))
 
         event.listen(app_engine, "before_cursor_execute", listener)
         try:
@@ -127,6 +130,7 @@ def test_the_sqlite_write_lock_is_held_only_for_the_writes(
     # without the lock.
     assert unlocked[0] == "BEGIN"
     assert {"SELECT user", "SELECT cable"} <= set(unlocked)
+    assert any("JOIN decision" in sql and "JOIN approval" in sql for sql in unlocked_sql)
     assert all(what.split()[0] in ("BEGIN", "SELECT") for what in unlocked)
     # Under it: the writes, the outbox's subscriptions and the audit chain's head only.
     assert locked[0] == "BEGIN IMMEDIATE"
