@@ -9,8 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import migrations
 from service.errors import problem
+from service.routes import CommittingRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=CommittingRoute)
 
 
 @router.get("/healthz")

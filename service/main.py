@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from service import health
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The limiter belongs to the event loop serving the app, so it is set here.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         workers = start_workers(app.state, settings, engine)
         yield
         workers.stop()

@@ -32,11 +32,12 @@ from service.audit.models import AuditEvent
 from service.cables.models import Cable, CableStatus, Portion, PortionStatus
 from service.integrations.webhooks.models import AttemptOutcome, WebhookAttempt
 from service.review.models import Decision
+from service.routes import CommittingRoute
 
 OPEN_PORTION_STATES = tuple(s.value for s in PortionStatus if s is not PortionStatus.approved)
 NOT_RELEASED = (CableStatus.received, CableStatus.in_review, CableStatus.ready)
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=CommittingRoute)
 log = structlog.get_logger(__name__)
 
 

@@ -16,8 +16,9 @@ from service.auth.models import Role
 from service.auth.principal import Principal
 from service.deps import MAX_ID, SessionDep, SettingsDep
 from service.pagination import next_link
+from service.routes import CommittingRoute
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=CommittingRoute)
 
 Auditor = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
 Limit = Annotated[int, Query(ge=1, le=500, description="Events per page")]

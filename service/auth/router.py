@@ -30,8 +30,9 @@ from service.db import unit_of_work
 from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
 from service.errors import BadRequest, TooManyRequests, Unauthorized
 from service.pagination import next_link
+from service.routes import CommittingRoute
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=CommittingRoute)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _throttle_lock = threading.Lock()
 

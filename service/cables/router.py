@@ -19,8 +19,9 @@ from service.deps import PageCursor, PageLimit, SessionDep
 from service.errors import Unprocessable, UnsupportedMediaType
 from service.markings import Level
 from service.pagination import next_link
+from service.routes import CommittingRoute
 
-router = APIRouter(prefix="/api/v1/cables", tags=["cables"])
+router = APIRouter(prefix="/api/v1/cables", tags=["cables"], route_class=CommittingRoute)
 
 Ingester = Annotated[
     Principal, Depends(require_roles(Role.supervisor, Role.admin, Role.integration))

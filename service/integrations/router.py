@@ -40,9 +40,10 @@ from service.integrations.schemas import (
     ReleasePage,
 )
 from service.pagination import next_link
+from service.routes import CommittingRoute
 from service.settings import Settings
 
-router = APIRouter(prefix="/api/v1", tags=["integration"])
+router = APIRouter(prefix="/api/v1", tags=["integration"], route_class=CommittingRoute)
 
 MAX_REJECTIONS_SHOWN = 1000
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/ndjson"})

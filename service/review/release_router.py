@@ -17,8 +17,9 @@ from service.release import render_json, render_pdf, render_text
 from service.review import finalize as finalizing
 from service.review.router import ContextDep
 from service.review.states import FINAL_CABLE_STATES
+from service.routes import CommittingRoute
 
-router = APIRouter(prefix="/api/v1/cables", tags=["release"])
+router = APIRouter(prefix="/api/v1/cables", tags=["release"], route_class=CommittingRoute)
 
 RefId = Annotated[str, Path(max_length=64)]
 TEXT, JSON, PDF = "text/plain", "application/json", "application/pdf"

@@ -46,8 +46,9 @@ from service.review.schemas import (
 from service.review.service import Located, ReviewContext
 from service.review.validation import DecisionInput, SpanInput
 from service.review.views import decision_result, portion_detail, queue_item
+from service.routes import CommittingRoute
 
-router = APIRouter(prefix="/api/v1", tags=["review"])
+router = APIRouter(prefix="/api/v1", tags=["review"], route_class=CommittingRoute)
 
 PORTION = "/cables/{ref_id}/portions/{seq}"
 Seq = Annotated[int, Path(ge=0, le=100_000, description="0 is the header, 1..N the body")]
@@ -115,7 +116,6 @@ def read_portion(
     autocommit_reads(session)  # two independent reads: the caller, the portion with history
     principal = caller.principal(session)
     detail = queries.read_portion(session, ref_id=ref_id, seq=seq)
-    commit_now(session)  # end the read here, so get_session needs no thread to end it
     response.headers["ETag"] = review.etag(detail.located.portion)
     located = detail.located
     return model_response(
@@ -197,7 +197,7 @@ def decide(
         )
 
     outcome = idempotency.respond(session, produce, response)
-    commit_now(session)  # release the write lock here, not after a hop to get_session's exit
+    commit_now(session)  # release the write lock before the response is built
     return outcome if isinstance(outcome, Response) else model_response(outcome, response)
 
 

@@ -11,11 +11,12 @@ from service.auth.deps import SupervisorDep
 from service.deps import IdPath, SessionDep
 from service.errors import PreconditionRequired
 from service.pagination import next_link
+from service.routes import CommittingRoute
 from service.routing import queues, rules
 from service.routing import service as routing
 from service.routing.schemas import ApplyResult, QueuePage, RuleIn, RulePage, RulePublic
 
-router = APIRouter(tags=["routing"])
+router = APIRouter(tags=["routing"], route_class=CommittingRoute)
 
 RULES = "/api/v1/routing/rules"
 _ETAG = re.compile(r'^\s*(?:"(\d{1,9})"|(\d{1,9}))\s*$')

@@ -23,6 +23,7 @@ from service.deps import PageCursor, PageLimit, SessionDep, SettingsDep
 from service.errors import Forbidden
 from service.markings import Level
 from service.pagination import next_link
+from service.routes import CommittingRoute
 from service.schedule import Clock, SystemClock
 from service.schedule_api import exports, feed_token, service
 from service.schedule_api.schemas import (
@@ -35,7 +36,7 @@ from service.schedule_api.schemas import (
 from service.schedule_api.service import DueItem, GroupBy, ScheduleFilters
 from service.schedule_api.summary import summarize
 
-router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"])
+router = APIRouter(prefix="/api/v1/schedule", tags=["schedule"], route_class=CommittingRoute)
 CALENDAR_PATH = "/api/v1/schedule/calendar.ics"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"

@@ -22,8 +22,9 @@ from service.integrations.webhooks.models import WebhookSubscription
 from service.integrations.webhooks.schemas import WebhookSecretRotated
 from service.integrations.webhooks.url_check import Resolver, system_resolver
 from service.pagination import next_link
+from service.routes import CommittingRoute
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], route_class=CommittingRoute)
 
 
 def _resolver(request: Request) -> Resolver:
