@@ -137,9 +137,10 @@ def server(argv: list[str], port: int, env: dict[str, str], workdir: str) -> Ite
 
 
 @contextmanager
-def service_server(url: str, workdir: str) -> Iterator[str]:
+def service_server(url: str, workdir: str, threads: dict[str, str]) -> Iterator[str]:
     port = free_port()
     env = {
+        **threads,
         "DECLASS_DATABASE_URL": url,
         "DECLASS_JWT_SECRET": JWT_SECRET,
         "DECLASS_ENVIRONMENT": "production",
@@ -152,10 +153,11 @@ def service_server(url: str, workdir: str) -> Iterator[str]:
 
 
 @contextmanager
-def bare_server(url: str, workdir: str) -> Iterator[str]:
+def bare_server(url: str, workdir: str, threads: dict[str, str], baseline: str) -> Iterator[str]:
     port = free_port()
     argv = [PYTHON, str(ROOT / "bench" / "bare_app.py"), "--database-url", url]
-    with server([*argv, "--port", str(port)], port, {}, workdir) as base:
+    argv += ["--baseline", baseline]
+    with server([*argv, "--port", str(port)], port, threads, workdir) as base:
         yield base
 
 
@@ -330,7 +332,16 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, list[Load]]
         def take() -> list[list[tuple[str, int]]]:
             return [[next(queues[name]) for _ in range(per)] for name in reviewers]
 
-        with service_server(url, workdir) as svc, bare_server(url, workdir) as bare:
+        # Both servers get the same worker-thread pool (the service's default unless set).
+        threads = (
+            {}
+            if args.worker_threads is None
+            else {"DECLASS_WORKER_THREADS": str(args.worker_threads)}
+        )
+        with (
+            service_server(url, workdir, threads) as svc,
+            bare_server(url, workdir, threads, args.baseline) as bare,
+        ):
             tokens = [login(svc, name) for name in reviewers]
             bases = {"service": svc, "bare": bare}
             for name in ("bare", "service"):  # warm-up round, not counted
@@ -391,6 +402,15 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=25, help="decisions per client a run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg-admin", default=PG_ADMIN)
+    parser.add_argument(
+        "--baseline",
+        choices=["matched", "minimal"],
+        default="matched",
+        help="the bare app's statements (bench/bare_app.py)",
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, help="both servers' thread pool (DECLASS_WORKER_THREADS)"
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
