@@ -9,6 +9,7 @@ whoever logged it; tracebacks are rendered without local variables.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -37,21 +38,29 @@ SENSITIVE_KEY_PARTS = (
     "text",
     "body",
 )
+_SENSITIVE_KEY = re.compile("|".join(map(re.escape, SENSITIVE_KEY_PARTS)))
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
+# Every string that either pattern above could match contains one of these: one search
+# rules most strings out (every line is redacted twice; most values are short and clean).
+_SUSPECT = re.compile(r"eyJ|bearer", re.IGNORECASE)
 _HANDLER_MARK = "_declass_handler"
 
 access_log = structlog.get_logger("declass.access")
 
 
+@functools.lru_cache(maxsize=1024)  # log keys are a small set, named in the code
 def _is_sensitive(key: str) -> bool:
-    lowered = key.lower()
-    return any(part in lowered for part in SENSITIVE_KEY_PARTS)
+    return _SENSITIVE_KEY.search(key.lower()) is not None
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
+        if _SUSPECT.search(value) is None:
+            return value
         return _BEARER.sub("Bearer " + REDACTED, _JWT.sub(REDACTED, value))
+    if value is None or isinstance(value, int | float):  # before the slower ABC check
+        return value
     if isinstance(value, MutableMapping):
         return {
             key: REDACTED if _is_sensitive(str(key)) else _scrub(item)

@@ -165,3 +165,29 @@ def test_the_redaction_processor_masks_keys_and_token_shapes() -> None:
         "items": [{"token": REDACTED}, REDACTED],
         "status": 200,
     }
+
+
+def test_redaction_ignores_case_and_leaves_clean_values_as_they_are() -> None:
+    event = {
+        "event": "retry with BEARER abc and bEaReR def",
+        "X-Api_KEY": "k",
+        "PassWord": "p",
+        "note": "EYJ is not a token; eyJ alone neither",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "nothing": None,
+        "pair": ("clean", 1),
+    }
+    out = redact(None, "info", dict(event))
+    assert out == {
+        "event": f"retry with Bearer {REDACTED} and Bearer {REDACTED}",
+        "X-Api_KEY": REDACTED,
+        "PassWord": REDACTED,
+        "note": "EYJ is not a token; eyJ alone neither",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "nothing": None,
+        "pair": ["clean", 1],
+    }
