@@ -135,6 +135,11 @@ DEFAULT_WRITER_WAIT_SECONDS = 10.0
 WRITER_ENGINE = "declass_writer_engine"
 READ_PHASE = "declass_read_phase"
 READ_ONLY = "declass_read_only"  # session.info: opened with write=False
+FINISHED = "declass_finished"  # session.info: `finish(session)` ran; no transaction may begin
+
+
+class SessionFinished(RuntimeError):
+    """A statement on a session after `finish(session)` (a bug: see `finish`)."""
 
 
 def _writer_lock(
@@ -152,8 +157,15 @@ def _writer_lock(
 def _take_writer_lock(session: Session, transaction: SessionTransaction) -> None:
     # A root transaction is created when the session is first used (or again after a
     # commit or rollback), before it asks the pool for a connection and SQLite for its lock.
+    if transaction.parent is not None or transaction.nested:
+        return
+    if session.info.get(FINISHED):
+        raise SessionFinished(
+            "this session's work ended with finish(): nothing may run on it afterwards "
+            "(load what the response needs before the route returns)"
+        )
     engine = session.info.get(WRITER_ENGINE)
-    if engine is None or transaction.parent is not None or transaction.nested:
+    if engine is None:
         return
     if session.info.get(READ_PHASE):
         return
@@ -202,6 +214,18 @@ def open_session(engine: Engine, *, write: bool, lazy: bool = False) -> Session:
 def _writer_bind(engine: Engine) -> Engine:
     # The option makes the engine's "begin" hook emit BEGIN IMMEDIATE.
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def finish(session: Session) -> None:
+    """Commit the session's transaction, if one is open, and refuse any later one
+    (`SessionFinished`): for a request's session when its route returns
+    (`service.routes`). A statement after that, such as an attribute loaded while the
+    response is validated in another thread, would begin a transaction there (on SQLite,
+    waiting for the writer lock while holding a worker thread) after the request's
+    outcome was committed; it fails instead, loudly, in the tests that reach it."""
+    if session.in_transaction():
+        session.commit()
+    session.info[FINISHED] = True
 
 
 def autocommit_reads(session: Session) -> None:

@@ -23,13 +23,14 @@ from typing import Any
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 
-from service.deps import commit_now
+from service.db import finish
 
 
 def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """`endpoint`, which commits the request's session (if it is in a transaction) right
-    after it returns. An async endpoint is returned as it is (it runs on the event loop,
-    and `get_session` commits it)."""
+    after it returns, and then refuses any further statement on it (`db.finish`). An async
+    endpoint is returned as it is (it runs on the event loop, and `get_session` commits
+    it)."""
     if inspect.iscoroutinefunction(endpoint) or getattr(endpoint, "commits_in_thread", False):
         return endpoint
 
@@ -37,8 +38,8 @@ def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         result = endpoint(*args, **kwargs)
         for value in kwargs.values():
-            if isinstance(value, Session) and value.in_transaction():
-                commit_now(value)
+            if isinstance(value, Session):
+                finish(value)
         return result
 
     run.commits_in_thread = True  # type: ignore[attr-defined]

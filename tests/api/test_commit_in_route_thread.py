@@ -19,7 +19,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session
 
 from service.auth.models import Role
-from service.db import open_session
+from service.db import SessionFinished, open_session, unit_of_work
 from service.main import create_app
 from service.routes import CommittingRoute, committing
 from service.settings import Settings
@@ -89,6 +89,26 @@ def test_concurrent_writers_on_a_two_thread_pool_all_succeed(
 
 def _ended(session: Session) -> bool:
     return not session.in_transaction()
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_nothing_runs_on_a_session_after_its_route_returned(engine: Engine, write: bool) -> None:
+    session = open_session(engine, write=write, lazy=True)
+
+    def route(session: Session) -> Session:
+        session.execute(text("SELECT 1"))
+        return session
+
+    try:
+        committing(route)(session=session)
+        assert _ended(session)
+        with pytest.raises(SessionFinished):
+            session.execute(text("SELECT 2"))
+    finally:
+        session.close()
+    # The refused statement took no lock and held no connection: a writer begins at once.
+    with unit_of_work(engine) as other:
+        assert other.execute(text("SELECT 3")).scalar_one() == 3
 
 
 def test_a_route_that_returns_has_committed_before_its_response_is_built(engine: Engine) -> None:
