@@ -12,8 +12,10 @@ cables (`bench/generate.py`, seed 7) ingested with `ingest_cable` until every re
 enough assigned portions, each claimed with `review.service.claim` as its assignee (so it
 is `in_review`). Then two servers on free 127.0.0.1 ports, one worker each: `declass
 serve` (the service as shipped) and `bench/bare_app.py` (same `uvicorn.run` call, same
-engine setup). Each client logs in once (`POST /api/v1/auth/token`) and keeps one
-keep-alive `httpx.Client`; the bare app ignores the token. A round gives each client
+engine setup; `--baseline matched`, the default, runs the service's statements as plain
+SQL, `--baseline minimal` only the portion read, update and decision insert; both servers
+get `--worker-threads` when given). Each client logs in once (`POST /api/v1/auth/token`)
+and keeps one keep-alive `httpx.Client`; the bare app ignores the token. A round gives each client
 `--per-client` portions of its own reviewer (never reused) for each server; servers
 alternate within a round, and the report gives the medians over rounds of decisions/s,
 of the PUT's p50/p99 and of the server process's CPU time per decision (GET + PUT, from

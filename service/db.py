@@ -154,9 +154,10 @@ def _writer_lock(
 
 
 @event.listens_for(Session, "after_transaction_create")
-def _take_writer_lock(session: Session, transaction: SessionTransaction) -> None:
+def _begin_root_transaction(session: Session, transaction: SessionTransaction) -> None:
     # A root transaction is created when the session is first used (or again after a
-    # commit or rollback), before it asks the pool for a connection and SQLite for its lock.
+    # commit or rollback), before it asks the pool for a connection and SQLite for its lock:
+    # refused after `finish(session)`; a SQLite writer takes the in-process writer lock.
     if transaction.parent is not None or transaction.nested:
         return
     if session.info.get(FINISHED):

@@ -57,8 +57,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             )
         raise
     if not session.in_transaction():
-        # The route committed already (`commit_now`) and nothing began since: closing
-        # does no I/O, so it needs no thread.
+        # The route committed already (every router's `service.routes.CommittingRoute`
+        # does when the route returns) and nothing began since: closing does no I/O, so it
+        # needs no thread.
         session.close()
         return
     with CancelScope(shield=True):
