@@ -51,6 +51,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from service.audit.models import GENESIS_HASH  # noqa: E402
 from service.audit.service import AUDIT_CHAIN_LOCK  # noqa: E402
 from service.db import (  # noqa: E402
     autocommit_reads,
@@ -90,7 +91,6 @@ INSERT_AUDIT = text(
     "detail, request_id, prev_hash, hash) VALUES (:seq, :at, :actor, NULL, "
     "'portion.decided', 'portion', :entity_id, :ref_id, :detail, NULL, :prev_hash, :hash)"
 )
-GENESIS = "0" * 64
 CALLER_ID = 1  # the bare app checks no token: it reads one account row, as the service does
 
 
@@ -113,7 +113,7 @@ def _append_audit(session: Session, *, ref_id: str, seq: int, decision_id: int) 
     if session.get_bind().dialect.name == "postgresql":
         session.execute(LOCK_CHAIN, {"key": AUDIT_CHAIN_LOCK})
     head = session.execute(AUDIT_HEAD).first()
-    last, prev_hash = (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS)
+    last, prev_hash = (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
     detail = json.dumps({"seq": seq, "decision_id": decision_id})
     session.execute(
         INSERT_AUDIT,

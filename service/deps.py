@@ -68,16 +68,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         )
 
 
-def commit_now(session: Session) -> None:
-    """Commit the request's transaction now, in the route's own thread, at the end of its
-    work: a writer then releases its locks (on SQLite the write lock) at once instead of
-    holding them while the response model is returned and `get_session` is scheduled on
-    another thread to commit. `get_session` still closes the session (its commit then has
-    nothing to do). A failed commit raises here, so it still becomes an error response,
-    never a 2xx."""
-    session.commit()
-
-
 async def get_settings(request: Request) -> Settings:
     """The app's settings (async: no I/O, so no hop to a worker thread)."""
     settings: Settings = request.app.state.settings

@@ -23,8 +23,8 @@ from service.auth.deps import (
     SupervisorOrIntegrationDep,
 )
 from service.auth.principal import Principal
-from service.db import autocommit_reads, read_phase
-from service.deps import PageCursor, SessionDep, SettingsDep, commit_now
+from service.db import autocommit_reads, finish, read_phase
+from service.deps import PageCursor, SessionDep, SettingsDep
 from service.errors import PreconditionFailed, PreconditionRequired
 from service.idempotency.http import IdempotencyDep, with_idempotency_responses
 from service.pagination import next_link
@@ -197,7 +197,7 @@ def decide(
         )
 
     outcome = idempotency.respond(session, produce, response)
-    commit_now(session)  # release the write lock before the response is built
+    finish(session)  # commit now: the write lock is released before the response is built
     return outcome if isinstance(outcome, Response) else model_response(outcome, response)
 
 

@@ -25,9 +25,9 @@ import hashlib
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -39,6 +39,7 @@ from service.auth.models import Role, User
 from service.auth.principal import Principal, PrincipalKind
 from service.auth.service import find_user
 from service.cables.models import Cable, Portion
+from service.cables.store import PORTIONS
 from service.errors import Forbidden, InvalidTransition, NotFound, PreconditionFailed, Unprocessable
 from service.markings import Level, covers
 from service.orm import utcnow
@@ -59,7 +60,6 @@ AUDIT_ACTIONS: Mapping[Action, AuditAction] = {
     Action.return_: AuditAction.portion_returned,
     Action.reassign: AuditAction.portion_reassigned,
 }
-PORTIONS = cast(Table, Portion.__table__)  # type: ignore[attr-defined]
 CHANGEABLE = frozenset({"assignee", "queue"})
 
 
